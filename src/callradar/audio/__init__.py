@@ -1,0 +1,3 @@
+"""The audio stage."""
+
+from __future__ import annotations

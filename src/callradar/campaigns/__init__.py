@@ -1,0 +1,3 @@
+"""The campaigns stage."""
+
+from __future__ import annotations

@@ -1,0 +1,3 @@
+"""The complaints stage."""
+
+from __future__ import annotations

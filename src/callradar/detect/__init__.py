@@ -1,0 +1,3 @@
+"""The detect stage."""
+
+from __future__ import annotations

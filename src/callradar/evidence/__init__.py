@@ -1,0 +1,3 @@
+"""The evidence stage."""
+
+from __future__ import annotations

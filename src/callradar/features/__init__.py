@@ -1,0 +1,3 @@
+"""The features stage."""
+
+from __future__ import annotations

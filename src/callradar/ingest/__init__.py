@@ -1,0 +1,3 @@
+"""The ingest stage."""
+
+from __future__ import annotations

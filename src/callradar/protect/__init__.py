@@ -1,0 +1,3 @@
+"""The protect stage."""
+
+from __future__ import annotations

@@ -1,0 +1,3 @@
+"""The serve stage."""
+
+from __future__ import annotations

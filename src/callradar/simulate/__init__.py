@@ -1,0 +1,3 @@
+"""The simulate stage."""
+
+from __future__ import annotations
