@@ -27,6 +27,7 @@ SCHEMA_MODULES: tuple[str, ...] = (
     "callradar.detect.schema",
     "callradar.campaigns.schema",
     "callradar.protect.schema",
+    "callradar.serve.schema",
     "callradar.audio.schema",
     "callradar.complaints.schema",
     "callradar.evidence.schema",

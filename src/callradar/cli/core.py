@@ -88,3 +88,55 @@ def settings() -> None:
     for s in SETTINGS:
         t.add_row(s.name, repr(cfg.get(s.name)), s.env_var, s.help)
     Console().print(t)
+
+
+@app.command()
+def run(
+    stages: str = typer.Option(
+        ",".join(__import__("callradar.pipeline", fromlist=["LEARN"]).LEARN),
+        "--stages",
+        help="Comma-separated pipeline stages to run (see src/callradar/pipeline.py).",
+    ),
+    db: Path | None = DbOption,
+) -> None:
+    """Run any part of the batch pipeline on the store."""
+    from callradar import pipeline
+
+    err = Console(stderr=True)
+    names = [s.strip() for s in stages.split(",") if s.strip()]
+    with open_store(db) as store:
+        for r in pipeline.run(store, names, on_stage=lambda s: err.print(f"stage {s} ...")):
+            err.print(f"stage {r.name}: {r.seconds:.1f} s; {r.summary}")
+
+
+@app.command()
+def demo(
+    out: Path = typer.Option(Path("demo-out"), "--out", help="Folder for everything it writes."),
+    scenario: str = typer.Option("demo", "--scenario", help="Simulator scenario name or file."),
+    days: int = typer.Option(7, "--days", help="Simulated days; the last is replayed."),
+    seed: int = typer.Option(7, "--seed"),
+    subscribers: int | None = typer.Option(None, "--subscribers", help="Override city size."),
+) -> None:
+    """Simulate a city, ingest its history, learn, replay the last day, evaluate."""
+    from callradar.demo import run_demo
+    from callradar.evaluate import print_report
+
+    err = Console(stderr=True)
+    result = run_demo(
+        out,
+        scenario=scenario,
+        days=days,
+        seed=seed,
+        subscribers=subscribers,
+        say=lambda m: err.print(f"[dim]demo:[/dim] {m}"),
+    )
+    r = result.replay
+    print_report(result.evaluation, Console(), notes=False)
+    d = r.decisions
+    err.print(
+        f"replayed {result.replay_day}: {r.calls:,} calls at {r.calls_per_second:,.0f} calls/s "
+        f"(block {d['block']:,}, label {d['label']:,}, allow {d['allow']:,})"
+    )
+    err.print(f"store: {result.db}   decisions: {result.decisions}")
+    if result.report_dir is not None:
+        err.print(f"dossiers: {result.report_dir / 'index.html'}")

@@ -1,0 +1,257 @@
+"""Link rotating numbers into campaigns, with ids that stay stable from day to day.
+
+Input: the detect stage's ``number_scores`` (suspects are numbers whose best
+score reaches ``campaigns.min_score``), the call records, the numbering table,
+and, where present, prompt fingerprints from honeypot audio (``recordings``)
+and businesses named in complaints (``complaint_facts``).
+
+Signals, each an edge between two suspect numbers:
+
+* ``block``: both numbers belong to one allocation block (bought together);
+* ``trunk+prompt``: both entered by the same main trunk and their answered
+  calls end at the same recorded-prompt length (a campaign's prompt has a
+  fixed length; a reseller trunk also carries honest businesses, which is why a
+  trunk alone never links);
+* ``prompt_id``: honeypot recordings heard the same prompt from both;
+* ``business``: complaints name the same business for both numbers.
+
+Connected components of this graph are campaigns. A component inherits the id
+of the earlier campaign that most of its already-linked numbers belonged to
+(the largest component wins a contested id); otherwise it gets a new id
+``C`` + 6 digits. Memberships are never forgotten: a retired number stays in
+its campaign as evidence.
+"""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from dataclasses import dataclass
+from typing import Any
+
+from callradar.config import Config
+
+
+@dataclass
+class LinkResult:
+    campaigns: int
+    numbers: int
+    new_campaigns: int
+    kept_ids: int
+
+
+class _UnionFind:
+    def __init__(self) -> None:
+        self.parent: dict[str, str] = {}
+
+    def find(self, x: str) -> str:
+        parent = self.parent
+        parent.setdefault(x, x)
+        root = x
+        while parent[root] != root:
+            root = parent[root]
+        while parent[x] != root:
+            parent[x], x = root, parent[x]
+        return root
+
+    def union(self, a: str, b: str) -> None:
+        ra, rb = self.find(a), self.find(b)
+        if ra != rb:
+            self.parent[max(ra, rb)] = min(ra, rb)
+
+
+def _table_exists(store: Any, name: str) -> bool:
+    return name in store.tables()
+
+
+def _suspects(store: Any, min_score: float) -> list[tuple[Any, ...]]:
+    """Per suspect number: main trunk, block, prompt mode (s), share at the mode, calls, span."""
+    return store.sql(
+        """
+        WITH s AS (
+            SELECT number, max(score) AS score FROM number_scores GROUP BY number
+            HAVING max(score) >= ?
+        ), c AS (
+            SELECT c.caller AS number, c.trunk, c.answered, c.talk_seconds, c.start_time
+            FROM calls c SEMI JOIN s ON s.number = c.caller
+        ), trunk AS (
+            SELECT number, arg_max(trunk, n) AS trunk FROM (
+                SELECT number, trunk, count(*) AS n FROM c GROUP BY ALL
+            ) GROUP BY number
+        ), talk AS (
+            SELECT number, arg_max(bin, n) AS mode_bin, max(n) / sum(n) AS mode_share FROM (
+                SELECT number, round(talk_seconds) AS bin, count(*) AS n
+                FROM c WHERE answered GROUP BY ALL
+            ) GROUP BY number
+        ), span AS (
+            SELECT number, count(*) AS calls, min(start_time) AS first_seen,
+                   max(start_time) AS last_seen
+            FROM c GROUP BY number
+        )
+        SELECT s.number, s.score, coalesce(trunk.trunk, ''), coalesce(n.block, ''),
+               talk.mode_bin, coalesce(talk.mode_share, 0), coalesce(span.calls, 0),
+               span.first_seen, span.last_seen
+        FROM s
+        LEFT JOIN trunk USING (number)
+        LEFT JOIN talk USING (number)
+        LEFT JOIN span USING (number)
+        LEFT JOIN numbers n USING (number)
+        ORDER BY s.number
+        """,
+        [min_score],
+    ).fetchall()
+
+
+def link_campaigns(store: Any, config: Config | None = None) -> LinkResult:
+    """Rebuild campaign memberships from the current suspects, keeping ids stable."""
+    cfg = config or store.config
+    min_score = float(cfg.get("campaigns.min_score"))
+    min_prompt_share = float(cfg.get("campaigns.min_prompt_share"))
+    rows = _suspects(store, min_score)
+    info = {r[0]: r for r in rows}
+    uf = _UnionFind()
+    linked_by: dict[str, set[str]] = defaultdict(set)
+    groups: dict[tuple[str, Any], list[str]] = defaultdict(list)
+    for number, _score, trunk, block, mode_bin, mode_share, _calls, _f, _l in rows:
+        uf.find(number)
+        if block:
+            groups[("block", block)].append(number)
+        if trunk and mode_bin is not None and mode_share >= min_prompt_share and mode_bin >= 3:
+            groups[("trunk+prompt", (trunk, float(mode_bin)))].append(number)
+    if _table_exists(store, "recordings"):
+        for number, prompt_id in store.sql(
+            "SELECT DISTINCT caller, prompt_id FROM recordings "
+            "WHERE prompt_id IS NOT NULL AND prompt_id <> '' AND caller IS NOT NULL"
+        ).fetchall():
+            if number in info:
+                groups[("prompt_id", prompt_id)].append(number)
+    if _table_exists(store, "complaint_facts"):
+        for number, key in store.sql(
+            """
+            SELECT DISTINCT num, key FROM (
+                SELECT unnest(f.numbers) AS num, unnest(f.business_keys) AS key
+                FROM complaint_facts f
+            ) WHERE num IS NOT NULL AND key IS NOT NULL AND key <> ''
+            """
+        ).fetchall():
+            if number in info:
+                groups[("business", key)].append(number)
+    for (signal, _key), members in groups.items():
+        first = members[0]
+        for other in members[1:]:
+            uf.union(first, other)
+        if len(members) > 1:
+            for m in members:
+                linked_by[m].add(signal)
+
+    components: dict[str, list[str]] = defaultdict(list)
+    for number in info:
+        components[uf.find(number)].append(number)
+
+    previous = dict(store.sql("SELECT number, campaign_id FROM campaign_numbers").fetchall())
+    next_id = 1 + max(
+        (int(cid[1:]) for cid in set(previous.values()) if cid[1:].isdigit()), default=0
+    )
+    # contested ids go to the component holding most of the old campaign's numbers
+    claims: list[tuple[int, str, str]] = []
+    for root, members in components.items():
+        votes = Counter(previous[m] for m in members if m in previous)
+        for cid, n in votes.items():
+            claims.append((n, cid, root))
+    assigned: dict[str, str] = {}
+    taken: set[str] = set()
+    for _n, cid, root in sorted(claims, key=lambda c: (-c[0], c[1], c[2])):
+        if root in assigned or cid in taken:
+            continue
+        assigned[root] = cid
+        taken.add(cid)
+    new = 0
+    for root in sorted(components, key=lambda r: (-len(components[r]), r)):
+        if root not in assigned:
+            assigned[root] = f"C{next_id:06d}"
+            next_id += 1
+            new += 1
+
+    membership = []
+    for root, members in components.items():
+        cid = assigned[root]
+        for m in members:
+            r = info[m]
+            membership.append((cid, m, r[7], r[8], int(r[6]), ",".join(sorted(linked_by[m]))))
+    # numbers linked before but no longer suspects keep their old campaign
+    for number, cid in previous.items():
+        if number not in info:
+            membership.append((cid, number, None, None, 0, "earlier"))
+
+    with store.transaction() as con:
+        con.execute("DELETE FROM campaign_numbers")
+        if membership:
+            con.executemany(
+                "INSERT INTO campaign_numbers (campaign_id, number, first_seen, last_seen, calls,"
+                " linked_by) VALUES (?, ?, ?, ?, ?, ?)",
+                membership,
+            )
+        _summarize(con)
+    return LinkResult(
+        campaigns=len(set(assigned.values())),
+        numbers=len(membership),
+        new_campaigns=new,
+        kept_ids=len(assigned) - new,
+    )
+
+
+def _summarize(con: Any) -> None:
+    """Recompute ``campaigns`` and ``campaign_trunks`` from memberships and calls."""
+    con.execute(
+        """
+        CREATE OR REPLACE TEMP TABLE _cc AS
+        SELECT cn.campaign_id, c.caller, c.callee, c.trunk, c.start_time, c.answered,
+               c.talk_seconds
+        FROM calls c JOIN campaign_numbers cn ON cn.number = c.caller
+        """
+    )
+    con.execute(
+        """
+        CREATE OR REPLACE TEMP TABLE _cs AS
+        WITH base AS (
+            SELECT campaign_id, count(*) AS calls, min(start_time) AS first_seen,
+                   max(start_time) AS last_seen
+            FROM _cc GROUP BY campaign_id
+        ), prompt AS (
+            SELECT campaign_id, arg_max(bin, n) AS prompt_seconds FROM (
+                SELECT campaign_id, round(talk_seconds) AS bin, count(*) AS n
+                FROM _cc WHERE answered GROUP BY ALL
+            ) GROUP BY campaign_id
+        ), nums AS (
+            SELECT campaign_id, count(*) AS numbers, avg(s.score) AS score
+            FROM campaign_numbers cn
+            LEFT JOIN (SELECT number, max(score) AS score FROM number_scores GROUP BY number) s
+              USING (number)
+            GROUP BY campaign_id
+        )
+        SELECT nums.campaign_id, base.first_seen, base.last_seen, nums.numbers,
+               coalesce(base.calls, 0) AS calls, coalesce(nums.score, 0) AS score,
+               prompt.prompt_seconds
+        FROM nums LEFT JOIN base USING (campaign_id) LEFT JOIN prompt USING (campaign_id)
+        """
+    )
+    con.execute(
+        """
+        INSERT INTO campaigns (campaign_id, first_seen, last_seen, numbers, calls, score,
+                               prompt_seconds)
+        SELECT * FROM _cs
+        ON CONFLICT (campaign_id) DO UPDATE SET
+            first_seen = excluded.first_seen, last_seen = excluded.last_seen,
+            numbers = excluded.numbers, calls = excluded.calls, score = excluded.score,
+            prompt_seconds = excluded.prompt_seconds, updated_at = now()
+        """
+    )
+    con.execute("DELETE FROM campaigns WHERE campaign_id NOT IN (SELECT campaign_id FROM _cs)")
+    con.execute("DELETE FROM campaign_trunks")
+    con.execute(
+        """
+        INSERT INTO campaign_trunks
+        SELECT campaign_id, trunk, count(*) AS calls,
+               count(*) / sum(count(*)) OVER (PARTITION BY campaign_id) AS share
+        FROM _cc WHERE trunk <> '' GROUP BY campaign_id, trunk
+        """
+    )

@@ -1,0 +1,62 @@
+"""The decision policy: the one place where scores become allow, label or block.
+
+Detect reports (a score in 0..1 with reasons); protect decides. The policy is
+deliberately small and conservative:
+
+* a number in the registry of known organizations is never blocked (at most
+  labeled, and only when its own score is past the block threshold);
+* a call whose campaign the callee has refused is blocked whenever the call is
+  linked to that campaign with at least label confidence (a refusal of one
+  number is a refusal of the whole campaign);
+* otherwise: ``score >= protect.block_threshold`` blocks, ``score >=
+  protect.label_threshold`` labels, anything lower is allowed.
+
+Failure mode: **open**. Any error or a verdict later than ``protect.deadline_ms``
+is answered ``allow`` by :class:`callradar.protect.engine.Guard`, so a broken
+or overloaded callradar never cuts a city's calls.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from callradar.config import Config
+
+ALLOW = "allow"
+LABEL = "label"
+BLOCK = "block"
+DECISIONS = (ALLOW, LABEL, BLOCK)
+
+
+@dataclass(frozen=True, slots=True)
+class Policy:
+    block_threshold: float = 0.9
+    label_threshold: float = 0.5
+
+    @classmethod
+    def from_config(cls, config: Config | None = None) -> Policy:
+        cfg = config or Config()
+        block = float(cfg.get("protect.block_threshold"))
+        label = float(cfg.get("protect.label_threshold"))
+        if not 0.0 <= label <= block <= 1.0:
+            from callradar.errors import ConfigError
+
+            raise ConfigError(
+                f"protect thresholds must satisfy 0 <= label ({label}) <= block ({block}) <= 1"
+            )
+        return cls(block_threshold=block, label_threshold=label)
+
+    def decide(self, score: float, *, in_registry: bool = False, refused: bool = False) -> str:
+        """Turn a score into a decision. ``refused``: the callee refused this call's campaign."""
+        if in_registry:
+            return LABEL if score >= self.block_threshold else ALLOW
+        if score >= self.block_threshold:
+            return BLOCK
+        if score >= self.label_threshold:
+            return BLOCK if refused else LABEL
+        return ALLOW
+
+
+def decide(score: float, in_registry: bool = False, config: Config | None = None) -> str:
+    """Decision for one score under the configured policy (for batch outputs such as ``score``)."""
+    return Policy.from_config(config).decide(score, in_registry=in_registry)

@@ -1,0 +1,264 @@
+"""Replay: decide every call of an input file as if live, under the replay protocol.
+
+For a call starting at ``t`` the engine may use only what was learned
+beforehand, the setup fields of calls that started before it, the full records
+of calls that ended at or before ``t``, and refusals and complaints made at or
+before ``t`` (data-contracts.md, "The replay protocol").
+
+Events are merged in time order; at equal times, call ends, refusals and
+complaints come before call starts (they are known "at or before t"). The
+engine never sees a call's ``answered``, ``talk_seconds``, ``ring_seconds`` or
+``end_reason`` before its end event.
+
+The output is the decisions contract (section 5): one row per input row, in
+input order. An input row that ingest quarantined is not decided; it is
+allowed (fail open) with the quarantine reason.
+"""
+
+from __future__ import annotations
+
+import heapq
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.csv as pacsv
+
+from callradar.config import Config
+from callradar.protect.engine import CallSetup, Engine, Guard, Verdict
+
+log = logging.getLogger("callradar.replay")
+
+# event kinds, in the order they apply at equal times
+END, REFUSAL, COMPLAINT, START = 0, 1, 2, 3
+
+
+@dataclass
+class ReplayResult:
+    calls: int
+    decisions: dict[str, int]
+    undecided: int
+    refusals: int
+    complaints: int
+    failed_open: dict[str, int] = field(default_factory=dict)
+    seconds: float = 0.0
+
+    @property
+    def calls_per_second(self) -> float:
+        return self.calls / self.seconds if self.seconds else 0.0
+
+
+def _scratch_ingest(paths: list[Path], kind: str, config: Config) -> Any:
+    """Read an input file through ingest (normalization, validation, quarantine) in memory."""
+    from callradar.ingest import ingest_files
+    from callradar.store import Store
+
+    scratch = Store(":memory:", config)
+    ingest_files(scratch, paths, kind=kind)
+    return scratch
+
+
+def _epoch(col: Any) -> np.ndarray:
+    """Epoch seconds (float) from an Arrow timestamp column."""
+    arr = pa.compute.cast(col, pa.timestamp("us", tz="UTC"))
+    return np.asarray(arr.cast(pa.int64()).to_numpy(zero_copy_only=False), dtype=np.float64) / 1e6
+
+
+def replay(
+    engine: Engine,
+    input_path: Path,
+    out_path: Path,
+    refusals: Path | None = None,
+    complaints: Path | None = None,
+    config: Config | None = None,
+    progress: Callable[[int, int], None] | None = None,
+) -> ReplayResult:
+    """Decide every call of ``input_path``; write the decisions CSV to ``out_path``."""
+    import time as _time
+
+    cfg = config or engine.config
+    scratch = _scratch_ingest([input_path], "cdr", cfg)
+    try:
+        calls = scratch.sql(
+            "SELECT call_id, caller, callee, trunk, start_time, end_time, answered, talk_seconds "
+            "FROM calls ORDER BY start_time, call_id"
+        ).arrow()
+        quarantined = dict(
+            scratch.sql("SELECT row_number, reason FROM quarantine WHERE kind = 'cdr'").fetchall()
+        )
+        ref_rows: list[tuple[float, str, str]] = []
+        if refusals is not None:
+            scratch.sql("DELETE FROM refusals")
+            from callradar.ingest import ingest_files
+
+            ingest_files(scratch, [refusals], kind="refusals")
+            r = scratch.sql("SELECT time, callee, caller FROM refusals ORDER BY time").arrow()
+            ref_rows = list(
+                zip(
+                    _epoch(r.column("time")).tolist(),
+                    r.column("callee").to_pylist(),
+                    r.column("caller").to_pylist(),
+                    strict=True,
+                )
+            )
+        comp_rows: list[tuple[float, str, list[str], bool]] = []
+        if complaints is not None:
+            from callradar.ingest import ingest_files
+
+            ingest_files(scratch, [complaints], kind="complaints")
+            comp_rows = _complaint_events(scratch)
+    finally:
+        scratch.close()
+
+    n = calls.num_rows
+    call_ids = calls.column("call_id").to_pylist()
+    callers = calls.column("caller").to_pylist()
+    callees = calls.column("callee").to_pylist()
+    trunks = calls.column("trunk").to_pylist()
+    starts = _epoch(calls.column("start_time")).tolist()
+    ends = _epoch(calls.column("end_time")).tolist()
+    answered = calls.column("answered").to_pylist()
+    talk = calls.column("talk_seconds").to_pylist()
+    engine.classify(list(set(callers)))
+
+    guard = Guard(engine)
+    verdicts: dict[str, Verdict] = {}
+    pending: list[tuple[float, int]] = []  # (end_time, index) of calls in progress
+    ri = ci = 0
+    t0 = _time.perf_counter()
+    for i in range(n):
+        t = starts[i]
+        # everything known at or before t, in time order
+        while True:
+            nxt_end = pending[0][0] if pending else float("inf")
+            nxt_ref = ref_rows[ri][0] if ri < len(ref_rows) else float("inf")
+            nxt_comp = comp_rows[ci][0] if ci < len(comp_rows) else float("inf")
+            nxt = min(nxt_end, nxt_ref, nxt_comp)
+            if nxt > t:
+                break
+            if nxt == nxt_end:
+                _, j = heapq.heappop(pending)
+                engine.call_ended(callers[j], callees[j], answered[j], talk[j], ends[j])
+            elif nxt == nxt_ref:
+                _, callee, caller = ref_rows[ri]
+                engine.add_refusal(callee, caller, nxt_ref)
+                ri += 1
+            else:
+                _, complainant, numbers, refused_before = comp_rows[ci]
+                engine.add_complaint(complainant, numbers, refused_before)
+                ci += 1
+        verdicts[call_ids[i]] = guard.decide(
+            CallSetup(call_ids[i], callers[i], callees[i], trunks[i], t)
+        )
+        heapq.heappush(pending, (ends[i], i))
+        if progress is not None and i % 10_000 == 0:
+            progress(i, n)
+    seconds = _time.perf_counter() - t0
+    if progress is not None:
+        progress(n, n)
+
+    order = _input_order(input_path) or list(call_ids)
+    counts = _write(out_path, order, verdicts, quarantined)
+    return ReplayResult(
+        calls=n,
+        decisions=counts,
+        undecided=sum(1 for c in order if c not in verdicts),
+        refusals=len(ref_rows),
+        complaints=len(comp_rows),
+        failed_open=dict(guard.failed_open),
+        seconds=seconds,
+    )
+
+
+def _input_order(input_path: Path) -> list[str]:
+    """The call_id of every input row, in input order (empty where it has none)."""
+    import duckdb
+
+    name = input_path.name.lower()
+    path = str(input_path).replace("'", "''")
+    if name.endswith(".parquet"):
+        source = f"read_parquet('{path}')"
+    elif name.endswith((".jsonl", ".jsonl.gz", ".json")):
+        source = (
+            f"read_json('{path}', format='newline_delimited', columns={{'call_id': 'VARCHAR'}})"
+        )
+    else:
+        source = f"read_csv('{path}', all_varchar=true, header=true)"
+    con = duckdb.connect()
+    try:
+        return [r[0] or "" for r in con.execute(f"SELECT call_id FROM {source}").fetchall()]
+    except duckdb.Error:
+        return []
+    finally:
+        con.close()
+
+
+def _complaint_events(scratch: Any) -> list[tuple[float, str, list[str], bool]]:
+    rows = scratch.sql(
+        "SELECT received_time, complainant, reported_numbers, text FROM complaints "
+        "ORDER BY received_time"
+    ).arrow()
+    times = _epoch(rows.column("received_time")).tolist()
+    try:
+        from callradar.complaints import extract
+    except ImportError:  # complaint analysis not installed: reported numbers only
+        extract = None
+    out = []
+    for t, who, reported, text in zip(
+        times,
+        rows.column("complainant").to_pylist(),
+        rows.column("reported_numbers").to_pylist(),
+        rows.column("text").to_pylist(),
+        strict=True,
+    ):
+        numbers = list(reported or [])
+        refused_before = False
+        if extract is not None:
+            facts = extract(text)
+            numbers += [n for n in facts.numbers if n not in numbers]
+            refused_before = bool(facts.refused_before)
+        out.append((t, who, numbers, refused_before))
+    return out
+
+
+def _write(
+    out_path: Path,
+    order: list[str],
+    verdicts: dict[str, Verdict],
+    quarantined: dict[int, str],
+) -> dict[str, int]:
+    ids, decisions, scores, campaigns, reasons = [], [], [], [], []
+    counts = {"allow": 0, "label": 0, "block": 0}
+    for row, call_id in enumerate(order, start=1):
+        v = verdicts.get(call_id) if call_id else None
+        if v is None:
+            ids.append(call_id)
+            decisions.append("allow")
+            scores.append(0.0)
+            campaigns.append("")
+            why = quarantined.get(row, "quarantined")
+            reasons.append(f"not decided: input row {row} was not accepted ({why}); allowed")
+            counts["allow"] += 1
+            continue
+        ids.append(call_id)
+        decisions.append(v.decision)
+        scores.append(round(v.score, 4))
+        campaigns.append(v.campaign_id)
+        reasons.append(v.reason)
+        counts[v.decision] += 1
+    table = pa.table(
+        {
+            "call_id": pa.array(ids, pa.string()),
+            "decision": pa.array(decisions, pa.string()),
+            "score": pa.array(scores, pa.float64()),
+            "campaign_id": pa.array(campaigns, pa.string()),
+            "reason": pa.array(reasons, pa.string()),
+        }
+    )
+    out_path.parent.mkdir(parents=True, exist_ok=True)
+    pacsv.write_csv(table, out_path)
+    return counts

@@ -1,0 +1,119 @@
+"""Load the engine's knowledge from the store, vectorized in SQL."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from callradar.config import Config
+from callradar.protect.engine import Knowledge
+from callradar.protect.online import OnlineScorer
+
+ONLINE_MODEL = "online"
+
+
+def _pairs(store: Any, sql: str) -> list[tuple[Any, ...]]:
+    return store.sql(sql).fetchall()
+
+
+def load_knowledge(store: Any, config: Config | None = None) -> Knowledge:
+    k = Knowledge()
+    k.registry = dict(
+        _pairs(store, "SELECT number, any_value(organization) FROM registry GROUP BY 1")
+    )
+    for num, score, reasons in _pairs(
+        store,
+        "SELECT number, arg_max(score, day), arg_max(reasons, day) FROM number_scores GROUP BY 1",
+    ):
+        k.number_score[num] = float(score)
+        k.number_reason[num] = reasons
+    k.number_campaign = dict(_pairs(store, "SELECT number, campaign_id FROM campaign_numbers"))
+    for cid, score, prompt in _pairs(
+        store, "SELECT campaign_id, score, prompt_seconds FROM campaigns"
+    ):
+        k.campaign_score[cid] = float(score)
+        if prompt is not None:
+            k.campaign_prompt[cid] = float(prompt)
+    for num, kind, block in _pairs(store, "SELECT number, kind, block FROM numbers"):
+        k.kind_of[num] = kind
+        k.block_of[num] = block
+    # blocks: of the caller numbers seen in a block, the share linked to a campaign
+    for block, top, share, seen in _pairs(
+        store,
+        """
+        WITH callers AS (SELECT DISTINCT caller AS number FROM calls),
+        b AS (
+            SELECT n.block, c.number, cn.campaign_id
+            FROM callers c JOIN numbers n USING (number)
+            LEFT JOIN campaign_numbers cn USING (number)
+            WHERE n.block <> ''
+        )
+        SELECT block, mode(campaign_id) FILTER (WHERE campaign_id IS NOT NULL),
+               count(campaign_id) / count(*), count(*)
+        FROM b GROUP BY block
+        """,
+    ):
+        k.block_campaign[block] = (top or "", float(share), int(seen))
+    # trunks: the share of calls placed by campaign numbers, and the top campaign's share of those
+    for trunk, top, share, top_share, seen in _pairs(
+        store,
+        """
+        WITH t AS (
+            SELECT c.trunk, cn.campaign_id FROM calls c
+            LEFT JOIN campaign_numbers cn ON cn.number = c.caller
+            WHERE c.trunk <> ''
+        ), per AS (
+            SELECT trunk, campaign_id, count(*) AS n FROM t GROUP BY ALL
+        )
+        SELECT trunk,
+               arg_max(campaign_id, n) FILTER (WHERE campaign_id IS NOT NULL),
+               sum(n) FILTER (WHERE campaign_id IS NOT NULL) / sum(n),
+               max(n) FILTER (WHERE campaign_id IS NOT NULL)
+                   / sum(n) FILTER (WHERE campaign_id IS NOT NULL),
+               sum(n)
+        FROM per GROUP BY trunk
+        """,
+    ):
+        k.trunk_campaign[trunk] = (top or "", float(share or 0), float(top_share or 0), int(seen))
+    k.known_legit = {
+        r[0]
+        for r in _pairs(
+            store,
+            "SELECT number FROM number_scores GROUP BY number "
+            "HAVING max(score) < 0.1 AND count(*) >= 1",
+        )
+    }
+    k.called_back = {
+        r[0]
+        for r in _pairs(
+            store,
+            "SELECT DISTINCT c.callee FROM calls c "
+            "WHERE c.callee IN (SELECT DISTINCT caller FROM calls)",
+        )
+    }
+    for callee, caller in _pairs(
+        store,
+        """
+        SELECT callee, caller FROM refusals
+        UNION
+        SELECT complainant, unnest(reported_numbers) FROM complaints
+        """,
+    ):
+        k.refused_numbers.setdefault(callee, set()).add(caller)
+        cid = k.number_campaign.get(caller)
+        if cid:
+            k.refused.setdefault(callee, set()).add(cid)
+    return k
+
+
+def load_scorer(store: Any) -> OnlineScorer:
+    row = store.sql("SELECT blob FROM models WHERE name = ?", [ONLINE_MODEL]).fetchone()
+    if row is None:
+        return OnlineScorer.default()
+    return OnlineScorer.from_json(bytes(row[0]).decode())
+
+
+def save_scorer(store: Any, scorer: OnlineScorer, metrics: str = "{}") -> None:
+    store.sql(
+        "INSERT OR REPLACE INTO models (name, params, metrics, blob) VALUES (?, ?, ?, ?)",
+        [ONLINE_MODEL, scorer.to_json(), metrics, scorer.to_json().encode()],
+    )

@@ -1,0 +1,100 @@
+"""Fit the online scorer by distillation from the batch detector.
+
+The batch detector scores a number on a whole day of its behaviour, with weak
+labels behind it; at call setup only the first calls are known. To teach the
+online scorer what the batch detector would conclude, history is replayed
+through the engine as if every number were new, and each call becomes a
+training row: its online features (:data:`ONLINE_FEATURES`) against its
+number's batch score (``>= protect.block_threshold`` positive, ``<= 0.1``
+negative, in between left out). Simulator truth is never read.
+
+Block evidence leaves the number itself out (its own membership would leak the
+label into the feature).
+"""
+
+from __future__ import annotations
+
+import heapq
+import json
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+
+from callradar.config import Config
+from callradar.protect.engine import CallSetup, Engine
+from callradar.protect.online import ONLINE_FEATURES, OnlineScorer
+from callradar.protect.state import load_knowledge, save_scorer
+
+
+def _epoch(col: Any) -> np.ndarray:
+    arr = pa.compute.cast(col, pa.timestamp("us", tz="UTC"))
+    return np.asarray(arr.cast(pa.int64()).to_numpy(zero_copy_only=False), dtype=np.float64) / 1e6
+
+
+def training_rows(store: Any, config: Config) -> tuple[np.ndarray, np.ndarray]:
+    days = int(config.get("protect.train_days"))
+    max_rows = int(config.get("protect.train_max_calls"))
+    block_t = float(config.get("protect.block_threshold"))
+    k = load_knowledge(store, config)
+    engine = Engine(knowledge=k, config=config)
+    calls = store.sql(
+        f"""
+        WITH last AS (SELECT max(start_time) AS m FROM calls)
+        SELECT caller, callee, trunk, start_time, end_time, answered, talk_seconds
+        FROM calls, last
+        WHERE start_time > last.m - INTERVAL {days} DAY
+        ORDER BY start_time
+        LIMIT {max_rows}
+        """
+    ).arrow()
+    callers = calls.column("caller").to_pylist()
+    callees = calls.column("callee").to_pylist()
+    trunks = calls.column("trunk").to_pylist()
+    starts = _epoch(calls.column("start_time")).tolist()
+    ends = _epoch(calls.column("end_time")).tolist()
+    answered = calls.column("answered").to_pylist()
+    talk = calls.column("talk_seconds").to_pylist()
+    scores = k.number_score
+    campaign_of = k.number_campaign
+    X: list[list[float]] = []
+    y: list[int] = []
+    pending: list[tuple[float, int]] = []
+    bi = ONLINE_FEATURES.index("block_campaign_share")
+    for i in range(len(callers)):
+        t = starts[i]
+        while pending and pending[0][0] <= t:
+            _, j = heapq.heappop(pending)
+            engine.call_ended(callers[j], callees[j], answered[j], talk[j], ends[j])
+        heapq.heappush(pending, (ends[i], i))
+        caller = callers[i]
+        call = CallSetup("", caller, callees[i], trunks[i], t)
+        act = engine._observe(call)
+        s = scores.get(caller)
+        if s is None or (0.1 < s < block_t):
+            continue
+        x = engine.features(call, act)
+        if caller in campaign_of:  # leave the number itself out of its block's evidence
+            _, share, seen = k.block_campaign.get(k.block_of.get(caller, ""), ("", 0.0, 0))
+            x[bi] = (share * seen - 1) / (seen - 1) if seen > 1 else 0.0
+        X.append(x)
+        y.append(1 if s >= block_t else 0)
+    return np.asarray(X, dtype=float), np.asarray(y, dtype=int)
+
+
+def fit_online(store: Any, config: Config | None = None) -> tuple[OnlineScorer, dict[str, Any]]:
+    """Fit the online scorer on local history and store it; returns it with fit figures."""
+    cfg = config or store.config
+    X, y = training_rows(store, cfg)
+    info: dict[str, Any] = {"rows": len(y), "positives": int(y.sum()) if len(y) else 0}
+    if len(y) < 50 or len(set(y.tolist())) < 2:
+        info["fitted"] = False
+        return OnlineScorer.default(), info
+    scorer = OnlineScorer().fit(X, y)
+    from sklearn.metrics import roc_auc_score
+
+    info["fitted"] = True
+    info["train_auc"] = float(roc_auc_score(y, scorer.predict_proba(X)[:, 1]))
+    info["weights"] = dict(zip(ONLINE_FEATURES, map(float, scorer.coef_), strict=True))
+    save_scorer(store, scorer, json.dumps(info))
+    return scorer, info
