@@ -58,7 +58,9 @@ def build(store) -> None:  # type: ignore[no-untyped-def]
         + [(x, "virtual", "", "", x[:-4]) for x in B_NUMBERS]
         + [(x, "mobile", "", "", x[:-4]) for x in LEGIT + CITIZENS]
     )
-    store.con.executemany("INSERT INTO numbers VALUES (?, ?, ?, ?, ?)", numbers)
+    store.con.executemany(
+        "INSERT INTO numbers (number, kind, carrier, area, block) VALUES (?, ?, ?, ?, ?)", numbers
+    )
     store.con.execute("INSERT INTO registry VALUES (?, 'Example Bank', 'bank', NULL)", [BANK])
     scores = [(x, 0.97, "many calls to distinct numbers") for x in A_NUMBERS + B_NUMBERS]
     scores += [(x, 0.02, "called back") for x in LEGIT + CITIZENS]

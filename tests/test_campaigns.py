@@ -32,7 +32,11 @@ def test_ids_stay_stable_when_new_numbers_join(store: Store) -> None:
     a_id = before[frozenset(A_NUMBERS)]
     # a new number of campaign A appears in A's block the next day
     new = "+862160001099"
-    store.sql("INSERT INTO numbers VALUES (?, 'fixed_line', '', 'Shanghai', ?)", [new, new[:-2]])
+    store.sql(
+        "INSERT INTO numbers (number, kind, carrier, area, block) "
+        "VALUES (?, 'fixed_line', '', 'Shanghai', ?)",
+        [new, new[:-2]],
+    )
     store.sql(
         "INSERT INTO number_scores VALUES (?, DATE '2024-07-02', 0.95, 'burst', 'test', now())",
         [new],

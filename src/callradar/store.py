@@ -111,6 +111,11 @@ class Store:
                 return self.con.execute(query)
             return self.con.execute(query, params)
 
+    def arrow(self, query: str, params: list[Any] | None = None) -> Any:
+        """Run a query and return its result as a ``pyarrow.Table`` (no DB-API copy)."""
+        with self._lock:
+            return self.con.sql(query, params=params).to_arrow_table()
+
     @contextmanager
     def transaction(self) -> Iterator[duckdb.DuckDBPyConnection]:
         """All or nothing: the block's writes commit together or not at all."""

@@ -26,6 +26,7 @@ from typing import Any
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
 from callradar.config import Config
@@ -62,9 +63,9 @@ def _scratch_ingest(paths: list[Path], kind: str, config: Config) -> Any:
     return scratch
 
 
-def _epoch(col: Any) -> np.ndarray:
+def epoch_seconds(col: Any) -> np.ndarray:
     """Epoch seconds (float) from an Arrow timestamp column."""
-    arr = pa.compute.cast(col, pa.timestamp("us", tz="UTC"))
+    arr = pc.cast(col, pa.timestamp("us", tz="UTC"))
     return np.asarray(arr.cast(pa.int64()).to_numpy(zero_copy_only=False), dtype=np.float64) / 1e6
 
 
@@ -83,10 +84,10 @@ def replay(
     cfg = config or engine.config
     scratch = _scratch_ingest([input_path], "cdr", cfg)
     try:
-        calls = scratch.sql(
+        calls = scratch.arrow(
             "SELECT call_id, caller, callee, trunk, start_time, end_time, answered, talk_seconds "
             "FROM calls ORDER BY start_time, call_id"
-        ).arrow()
+        )
         quarantined = dict(
             scratch.sql("SELECT row_number, reason FROM quarantine WHERE kind = 'cdr'").fetchall()
         )
@@ -96,10 +97,10 @@ def replay(
             from callradar.ingest import ingest_files
 
             ingest_files(scratch, [refusals], kind="refusals")
-            r = scratch.sql("SELECT time, callee, caller FROM refusals ORDER BY time").arrow()
+            r = scratch.arrow("SELECT time, callee, caller FROM refusals ORDER BY time")
             ref_rows = list(
                 zip(
-                    _epoch(r.column("time")).tolist(),
+                    epoch_seconds(r.column("time")).tolist(),
                     r.column("callee").to_pylist(),
                     r.column("caller").to_pylist(),
                     strict=True,
@@ -119,8 +120,8 @@ def replay(
     callers = calls.column("caller").to_pylist()
     callees = calls.column("callee").to_pylist()
     trunks = calls.column("trunk").to_pylist()
-    starts = _epoch(calls.column("start_time")).tolist()
-    ends = _epoch(calls.column("end_time")).tolist()
+    starts = epoch_seconds(calls.column("start_time")).tolist()
+    ends = epoch_seconds(calls.column("end_time")).tolist()
     answered = calls.column("answered").to_pylist()
     talk = calls.column("talk_seconds").to_pylist()
     engine.classify(list(set(callers)))
@@ -198,11 +199,11 @@ def _input_order(input_path: Path) -> list[str]:
 
 
 def _complaint_events(scratch: Any) -> list[tuple[float, str, list[str], bool]]:
-    rows = scratch.sql(
+    rows = scratch.arrow(
         "SELECT received_time, complainant, reported_numbers, text FROM complaints "
         "ORDER BY received_time"
-    ).arrow()
-    times = _epoch(rows.column("received_time")).tolist()
+    )
+    times = epoch_seconds(rows.column("received_time")).tolist()
     try:
         from callradar.complaints import extract
     except ImportError:  # complaint analysis not installed: reported numbers only

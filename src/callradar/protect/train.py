@@ -19,17 +19,12 @@ import json
 from typing import Any
 
 import numpy as np
-import pyarrow as pa
 
 from callradar.config import Config
 from callradar.protect.engine import CallSetup, Engine
 from callradar.protect.online import ONLINE_FEATURES, OnlineScorer
+from callradar.protect.replay import epoch_seconds
 from callradar.protect.state import load_knowledge, save_scorer
-
-
-def _epoch(col: Any) -> np.ndarray:
-    arr = pa.compute.cast(col, pa.timestamp("us", tz="UTC"))
-    return np.asarray(arr.cast(pa.int64()).to_numpy(zero_copy_only=False), dtype=np.float64) / 1e6
 
 
 def training_rows(store: Any, config: Config) -> tuple[np.ndarray, np.ndarray]:
@@ -38,7 +33,7 @@ def training_rows(store: Any, config: Config) -> tuple[np.ndarray, np.ndarray]:
     block_t = float(config.get("protect.block_threshold"))
     k = load_knowledge(store, config)
     engine = Engine(knowledge=k, config=config)
-    calls = store.sql(
+    calls = store.arrow(
         f"""
         WITH last AS (SELECT max(start_time) AS m FROM calls)
         SELECT caller, callee, trunk, start_time, end_time, answered, talk_seconds
@@ -47,12 +42,12 @@ def training_rows(store: Any, config: Config) -> tuple[np.ndarray, np.ndarray]:
         ORDER BY start_time
         LIMIT {max_rows}
         """
-    ).arrow()
+    )
     callers = calls.column("caller").to_pylist()
     callees = calls.column("callee").to_pylist()
     trunks = calls.column("trunk").to_pylist()
-    starts = _epoch(calls.column("start_time")).tolist()
-    ends = _epoch(calls.column("end_time")).tolist()
+    starts = epoch_seconds(calls.column("start_time")).tolist()
+    ends = epoch_seconds(calls.column("end_time")).tolist()
     answered = calls.column("answered").to_pylist()
     talk = calls.column("talk_seconds").to_pylist()
     scores = k.number_score
