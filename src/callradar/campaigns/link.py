@@ -7,13 +7,20 @@ and businesses named in complaints (``complaint_facts``).
 
 Signals, each an edge between two suspect numbers:
 
-* ``block``: both numbers belong to one allocation block (bought together);
-* ``trunk+prompt``: both entered by the same main trunk and their answered
-  calls end at the same recorded-prompt length (a campaign's prompt has a
-  fixed length; a reseller trunk also carries honest businesses, which is why a
-  trunk alone never links);
+* ``range+prompt``: both come from one 1000-number range (lines are resold in
+  consecutive ranges; for mobiles, the allocation block) and their answered
+  calls end at the same recorded-prompt length (within 0.4 s). A vendor runs
+  several clients' campaigns from one range, so the range alone is not enough;
+* ``trunk+prompt``: same main trunk and the same prompt length within 0.2 s
+  (a reseller trunk carries several vendors and honest businesses, which is
+  why a trunk alone never links);
+* ``range``: a number whose prompt is not yet clear (few answered calls) joins
+  the largest group of its range;
 * ``prompt_id``: honeypot recordings heard the same prompt from both;
-* ``business``: complaints name the same business for both numbers.
+
+Businesses named in complaints are not an edge: one clinic buys leads from
+several vendors, and a campaign is one vendor working for one client. They are
+evidence in the dossiers (``complaint_links``), not a reason to merge.
 
 Connected components of this graph are campaigns. A component inherits the id
 of the earlier campaign that most of its already-linked numbers belonged to
@@ -24,6 +31,7 @@ its campaign as evidence.
 
 from __future__ import annotations
 
+import itertools
 from collections import Counter, defaultdict
 from dataclasses import dataclass
 from typing import Any
@@ -63,10 +71,24 @@ def _table_exists(store: Any, name: str) -> bool:
     return name in store.tables()
 
 
+_PROMPT_SQL = """
+    talk AS (
+        SELECT {key}, arg_max(bin, n) AS mode_bin, max(n) / sum(n) AS mode_share FROM (
+            SELECT {key}, round(talk_seconds * 2) / 2 AS bin, count(*) AS n
+            FROM {src} WHERE answered GROUP BY ALL
+        ) GROUP BY {key}
+    ), prompt AS (
+        SELECT s.{key}, median(s.talk_seconds) AS prompt_seconds, any_value(t.mode_share) AS share
+        FROM {src} s JOIN talk t USING ({key})
+        WHERE s.answered AND abs(s.talk_seconds - t.mode_bin) <= 0.5
+        GROUP BY s.{key}
+    )"""
+
+
 def _suspects(store: Any, min_score: float) -> list[tuple[Any, ...]]:
-    """Per suspect number: main trunk, block, prompt mode (s), share at the mode, calls, span."""
+    """Per suspect: score, main trunk, block, range, prompt, its share, calls, activity span."""
     return store.sql(
-        """
+        f"""
         WITH s AS (
             SELECT number, max(score) AS score FROM number_scores GROUP BY number
             HAVING max(score) >= ?
@@ -77,28 +99,36 @@ def _suspects(store: Any, min_score: float) -> list[tuple[Any, ...]]:
             SELECT number, arg_max(trunk, n) AS trunk FROM (
                 SELECT number, trunk, count(*) AS n FROM c GROUP BY ALL
             ) GROUP BY number
-        ), talk AS (
-            SELECT number, arg_max(bin, n) AS mode_bin, max(n) / sum(n) AS mode_share FROM (
-                SELECT number, round(talk_seconds) AS bin, count(*) AS n
-                FROM c WHERE answered GROUP BY ALL
-            ) GROUP BY number
-        ), span AS (
+        ), {_PROMPT_SQL.format(key="number", src="c")}, span AS (
             SELECT number, count(*) AS calls, min(start_time) AS first_seen,
                    max(start_time) AS last_seen
             FROM c GROUP BY number
         )
         SELECT s.number, s.score, coalesce(trunk.trunk, ''), coalesce(n.block, ''),
-               talk.mode_bin, coalesce(talk.mode_share, 0), coalesce(span.calls, 0),
+               CASE WHEN n.kind = 'fixed_line' THEN left(s.number, length(s.number) - 3)
+                    ELSE coalesce(n.block, '') END,
+               prompt.prompt_seconds, coalesce(prompt.share, 0), coalesce(span.calls, 0),
                span.first_seen, span.last_seen
         FROM s
         LEFT JOIN trunk USING (number)
-        LEFT JOIN talk USING (number)
+        LEFT JOIN prompt USING (number)
         LEFT JOIN span USING (number)
         LEFT JOIN numbers n USING (number)
         ORDER BY s.number
         """,
         [min_score],
     ).fetchall()
+
+
+def _chain(members: list[tuple[float, str]], tol: float, uf: _UnionFind) -> int:
+    """Union numbers whose prompt lengths chain within ``tol``; returns unions made."""
+    members.sort()
+    made = 0
+    for (pa, a), (pb, b) in itertools.pairwise(members):
+        if pb - pa <= tol:
+            uf.union(a, b)
+            made += 1
+    return made
 
 
 def link_campaigns(store: Any, config: Config | None = None) -> LinkResult:
@@ -110,13 +140,44 @@ def link_campaigns(store: Any, config: Config | None = None) -> LinkResult:
     info = {r[0]: r for r in rows}
     uf = _UnionFind()
     linked_by: dict[str, set[str]] = defaultdict(set)
-    groups: dict[tuple[str, Any], list[str]] = defaultdict(list)
-    for number, _score, trunk, block, mode_bin, mode_share, _calls, _f, _l in rows:
+    # numbers with a clear recorded prompt, grouped by range and by trunk
+    by_range: dict[str, list[tuple[float, str]]] = defaultdict(list)
+    by_trunk: dict[str, list[tuple[float, str]]] = defaultdict(list)
+    no_prompt: dict[str, list[str]] = defaultdict(list)
+    for number, _score, trunk, _block, rng, prompt, share, _calls, _f, _l in rows:
         uf.find(number)
-        if block:
-            groups[("block", block)].append(number)
-        if trunk and mode_bin is not None and mode_share >= min_prompt_share and mode_bin >= 3:
-            groups[("trunk+prompt", (trunk, float(mode_bin)))].append(number)
+        clear = prompt is not None and share >= min_prompt_share and prompt >= 3
+        if clear:
+            if rng:
+                by_range[rng].append((float(prompt), number))
+            if trunk:
+                by_trunk[trunk].append((float(prompt), number))
+        elif rng:
+            no_prompt[rng].append(number)
+    for members in by_range.values():
+        if _chain(members, 0.4, uf):
+            for _, m in members:
+                linked_by[m].add("range+prompt")
+    for members in by_trunk.values():
+        if _chain(members, 0.2, uf):
+            for _, m in members:
+                linked_by[m].add("trunk+prompt")
+    # a number whose prompt is not yet clear joins the biggest group of its range
+    for rng, members in no_prompt.items():
+        anchors = by_range.get(rng)
+        if anchors:
+            sizes = Counter(uf.find(m) for _, m in anchors)
+            root = sizes.most_common(1)[0][0]
+            for m in members:
+                uf.union(root, m)
+                linked_by[m].add("range")
+        elif len(members) > 1:
+            for m in members[1:]:
+                uf.union(members[0], m)
+            for m in members:
+                linked_by[m].add("range")
+    # numbers heard playing the same recorded prompt (honeypot audio)
+    groups: dict[tuple[str, Any], list[str]] = defaultdict(list)
     if _table_exists(store, "recordings"):
         for number, prompt_id in store.sql(
             "SELECT DISTINCT caller, prompt_id FROM recordings "
@@ -124,21 +185,9 @@ def link_campaigns(store: Any, config: Config | None = None) -> LinkResult:
         ).fetchall():
             if number in info:
                 groups[("prompt_id", prompt_id)].append(number)
-    if _table_exists(store, "complaint_facts"):
-        for number, key in store.sql(
-            """
-            SELECT DISTINCT num, key FROM (
-                SELECT unnest(f.numbers) AS num, unnest(f.business_keys) AS key
-                FROM complaint_facts f
-            ) WHERE num IS NOT NULL AND key IS NOT NULL AND key <> ''
-            """
-        ).fetchall():
-            if number in info:
-                groups[("business", key)].append(number)
     for (signal, _key), members in groups.items():
-        first = members[0]
         for other in members[1:]:
-            uf.union(first, other)
+            uf.union(members[0], other)
         if len(members) > 1:
             for m in members:
                 linked_by[m].add(signal)
@@ -176,7 +225,7 @@ def link_campaigns(store: Any, config: Config | None = None) -> LinkResult:
         cid = assigned[root]
         for m in members:
             r = info[m]
-            membership.append((cid, m, r[7], r[8], int(r[6]), ",".join(sorted(linked_by[m]))))
+            membership.append((cid, m, r[8], r[9], int(r[7]), ",".join(sorted(linked_by[m]))))
     # numbers linked before but no longer suspects keep their old campaign
     for number, cid in previous.items():
         if number not in info:
@@ -210,18 +259,13 @@ def _summarize(con: Any) -> None:
         """
     )
     con.execute(
-        """
+        f"""
         CREATE OR REPLACE TEMP TABLE _cs AS
         WITH base AS (
             SELECT campaign_id, count(*) AS calls, min(start_time) AS first_seen,
                    max(start_time) AS last_seen
             FROM _cc GROUP BY campaign_id
-        ), prompt AS (
-            SELECT campaign_id, arg_max(bin, n) AS prompt_seconds FROM (
-                SELECT campaign_id, round(talk_seconds) AS bin, count(*) AS n
-                FROM _cc WHERE answered GROUP BY ALL
-            ) GROUP BY campaign_id
-        ), nums AS (
+        ), {_PROMPT_SQL.format(key="campaign_id", src="_cc")}, nums AS (
             SELECT campaign_id, count(*) AS numbers, avg(s.score) AS score
             FROM campaign_numbers cn
             LEFT JOIN (SELECT number, max(score) AS score FROM number_scores GROUP BY number) s

@@ -86,6 +86,20 @@ class NumberActivity:
     talks: list[float] = field(default_factory=list)
 
 
+def range_key(number: str, kind: str, block: str) -> str:
+    """The 1000-number range a fixed line was sold in (resellers sell consecutive ranges);
+    for other kinds the allocation block itself."""
+    if kind == "fixed_line" and len(number) > 4:
+        return number[:-3]
+    return block
+
+
+def _share(dist: dict[str, int] | None, seen: int) -> float:
+    if not dist or seen <= 0:
+        return 0.0
+    return min(1.0, sum(dist.values()) / seen)
+
+
 @dataclass(slots=True)
 class Knowledge:
     """Batch-learned state, loaded from the store (or built in tests)."""
@@ -98,8 +112,15 @@ class Knowledge:
     campaign_prompt: dict[str, float] = field(default_factory=dict)
     block_of: dict[str, str] = field(default_factory=dict)
     kind_of: dict[str, str] = field(default_factory=dict)
-    block_campaign: dict[str, tuple[str, float, int]] = field(default_factory=dict)
-    trunk_campaign: dict[str, tuple[str, float, float, int]] = field(default_factory=dict)
+    # campaign -> count, per allocation block (numbers), per 1000-number range
+    # (numbers) and per ingress trunk (calls); and how many numbers / calls were
+    # seen there in all, so that a share can be told from a count
+    block_campaigns: dict[str, dict[str, int]] = field(default_factory=dict)
+    block_seen: dict[str, int] = field(default_factory=dict)
+    range_campaigns: dict[str, dict[str, int]] = field(default_factory=dict)
+    range_seen: dict[str, int] = field(default_factory=dict)
+    trunk_campaigns: dict[str, dict[str, int]] = field(default_factory=dict)
+    trunk_seen: dict[str, int] = field(default_factory=dict)
     known_legit: set[str] = field(default_factory=set)
     called_back: set[str] = field(default_factory=set)
     refused: dict[str, set[str]] = field(default_factory=dict)
@@ -115,8 +136,11 @@ class Engine:
         scorer: OnlineScorer | None = None,
         policy: Policy | None = None,
         config: Config | None = None,
+        learn_live: bool = True,
     ) -> None:
         self.config = config or Config()
+        self.learn_live = learn_live
+        self._live_campaign: set[str] = set()
         self.k = knowledge or Knowledge()
         self.scorer = scorer or OnlineScorer.default()
         self.policy = policy or Policy.from_config(self.config)
@@ -163,7 +187,8 @@ class Engine:
         act.ended += 1
         if answered:
             act.answered += 1
-            act.talks.append(talk_seconds)
+            if len(act.talks) < 32:
+                act.talks.append(talk_seconds)
             if self._near_prompt(talk_seconds):
                 act.prompt_like += 1
             if talk_seconds >= 45:
@@ -236,6 +261,14 @@ class Engine:
         if act is None:
             act = NumberActivity(first_seen=call.time)
             self.activity[call.caller] = act
+            if self.learn_live and call.caller not in self.k.number_score:
+                k = self.k
+                block = k.block_of.get(call.caller, "")
+                rng = range_key(call.caller, k.kind_of.get(call.caller, ""), block)
+                if block:
+                    k.block_seen[block] = k.block_seen.get(block, 0) + 1
+                if rng:
+                    k.range_seen[rng] = k.range_seen.get(rng, 0) + 1
         act.n_invites += 1
         act.invites.append(call.time)
         act.callees.add(call.callee)
@@ -259,26 +292,25 @@ class Engine:
         caller = call.caller
         kind = k.kind_of.get(caller, "")
         block = k.block_of.get(caller, "")
-        _b_campaign, b_share, b_seen = k.block_campaign.get(block, ("", 0.0, 0))
-        _t_campaign, t_share, _t_top, t_seen = k.trunk_campaign.get(call.trunk, ("", 0.0, 0.0, 0))
+        rng = range_key(caller, kind, block)
+        trunk_seen = k.trunk_seen.get(call.trunk, 0)
         now = call.time
         recent = sum(1 for t in act.invites if now - t <= self.window)
         n = act.n_invites
-        gaps_cv = _gap_cv(act.invites)
         answered = act.answered
         return [
             1.0 if kind == "fixed_line" else 0.0,
             1.0 if kind == "virtual" else 0.0,
             1.0 if kind == "mobile" else 0.0,
-            b_share,
-            math.log1p(b_seen),
-            t_share,
-            math.log1p(t_seen),
+            _share(k.block_campaigns.get(block), k.block_seen.get(block, 0)),
+            _share(k.range_campaigns.get(rng), k.range_seen.get(rng, 0)),
+            _share(k.trunk_campaigns.get(call.trunk), trunk_seen),
+            math.log1p(trunk_seen),
             math.log1p(recent),
             math.log1p(n),
             len(act.callees) / n,
             act.ascending / (n - 1) if n > 1 else 0.0,
-            gaps_cv,
+            _gap_cv(act.invites),
             act.ended and answered / act.ended,
             answered and act.prompt_like / answered,
             answered and act.long_talk / answered,
@@ -287,23 +319,53 @@ class Engine:
             1.0 if caller in k.called_back else 0.0,
         ]
 
+    def assign(self, call: CallSetup, act: NumberActivity) -> tuple[str, list[str]]:
+        """The campaign an unknown number most likely belongs to, with the evidence.
+
+        Candidates come from its block (weighted most), its 1000-number range and its
+        trunk; once its answered calls show a prompt length, only campaigns whose
+        prompt matches remain.
+        """
+        k = self.k
+        block = k.block_of.get(call.caller, "")
+        rng = range_key(call.caller, k.kind_of.get(call.caller, ""), block)
+        votes: dict[str, float] = {}
+        why: list[str] = []
+        for dist, weight, label, key in (
+            (k.block_campaigns.get(block), 3.0, "block", block),
+            (k.range_campaigns.get(rng), 1.5, "range", rng),
+            (k.trunk_campaigns.get(call.trunk), 1.0, "trunk", call.trunk),
+        ):
+            if not dist:
+                continue
+            total = sum(dist.values())
+            top = max(dist, key=dist.__getitem__)
+            why.append(
+                f"{label} {key}: {total} {'calls' if label == 'trunk' else 'numbers'} of "
+                f"{len(dist)} campaign(s), most {top}"
+            )
+            for c, m in dist.items():
+                votes[c] = votes.get(c, 0.0) + weight * m / total
+        prompt = _prompt_of(act.talks, self.prompt_tolerance)
+        if prompt is not None:
+            tol = self.prompt_tolerance
+            matching = {
+                c: v
+                for c, v in votes.items()
+                if abs(k.campaign_prompt.get(c, -99.0) - prompt) <= tol
+            }
+            if matching:
+                votes = matching
+                why.append(f"its answered calls end at {prompt:.1f} s, that campaign's prompt")
+        if not votes:
+            return "", why
+        return max(votes, key=lambda c: (votes[c], c)), why
+
     def _score_unknown(self, call: CallSetup, act: NumberActivity) -> tuple[float, str, str]:
         x = self.features(call, act)
         score = float(self.scorer.predict_proba_one(x))
         k = self.k
-        block = k.block_of.get(call.caller, "")
-        b_campaign, b_share, _ = k.block_campaign.get(block, ("", 0.0, 0))
-        t_campaign, t_share, t_top, _ = k.trunk_campaign.get(call.trunk, ("", 0.0, 0.0, 0))
-        campaign = ""
-        why: list[str] = []
-        if b_campaign and b_share >= 0.5:
-            campaign = b_campaign
-            why.append(f"block {block} of campaign {b_campaign} ({b_share:.0%} of its numbers)")
-        elif t_campaign and t_top >= 0.8 and t_share >= 0.8:
-            campaign = t_campaign
-            why.append(f"trunk {call.trunk} carries campaign {t_campaign}")
-        elif t_share >= 0.5:
-            why.append(f"trunk {call.trunk}: {t_share:.0%} of its calls from campaigns")
+        campaign, why = self.assign(call, act)
         if act.n_invites > 1:
             why.append(
                 f"{act.n_invites} calls to {len(act.callees)} numbers since "
@@ -311,17 +373,33 @@ class Engine:
             )
         if act.prompt_like:
             why.append(f"{act.prompt_like} answered calls ended at a known prompt length")
-        if not campaign and score >= self.policy.label_threshold:
-            campaign = self.provisional.get(call.caller, "")
-            if not campaign:
-                campaign = "N-" + (block or call.caller)
-                self.provisional[call.caller] = campaign
+        if score < self.policy.label_threshold:
+            campaign = ""
+        elif not campaign:
+            block = k.block_of.get(call.caller, "")
+            campaign = "N-" + (
+                range_key(call.caller, k.kind_of.get(call.caller, ""), block) or call.caller
+            )
         if campaign:
-            self.provisional.setdefault(call.caller, campaign)
+            self.provisional[call.caller] = campaign
+            if self.learn_live and score >= self.policy.block_threshold:
+                self._learn_member(call, campaign)
         reason = ("new number; " if call.caller not in k.number_score else "") + (
             "; ".join(why) if why else "no campaign evidence"
         )
         return score, campaign, reason
+
+    def _learn_member(self, call: CallSetup, campaign: str) -> None:
+        """A number decided as campaign traffic strengthens its block, range and trunk."""
+        k = self.k
+        if call.caller not in self._live_campaign:
+            self._live_campaign.add(call.caller)
+            block = k.block_of.get(call.caller, "")
+            rng = range_key(call.caller, k.kind_of.get(call.caller, ""), block)
+            for table, key in ((k.block_campaigns, block), (k.range_campaigns, rng)):
+                if key:
+                    dist = table.setdefault(key, {})
+                    dist[campaign] = dist.get(campaign, 0) + 1
 
     def stats(self) -> dict[str, int]:
         return {
@@ -332,6 +410,21 @@ class Engine:
             "citizens_with_refusals": len(self.k.refused_numbers),
             "provisional_links": len(self.provisional),
         }
+
+
+def _prompt_of(talks: list[float], tol: float) -> float | None:
+    """The recorded-prompt length a number's answered calls cluster at, if they do."""
+    if not talks:
+        return None
+    best, best_n = None, 0
+    for t in talks:
+        n = sum(1 for u in talks if abs(u - t) <= tol / 2)
+        if n > best_n:
+            best, best_n = t, n
+    if best is None or best_n < max(1, len(talks) // 3):
+        return None
+    near = sorted(u for u in talks if abs(u - best) <= tol / 2)
+    return near[len(near) // 2]
 
 
 def _gap_cv(times: deque[float]) -> float:

@@ -28,7 +28,7 @@ ONLINE_FEATURES: tuple[str, ...] = (
     "kind_virtual",
     "kind_mobile",
     "block_campaign_share",
-    "block_numbers_seen_log",
+    "range_campaign_share",
     "trunk_campaign_share",
     "trunk_calls_seen_log",
     "invites_in_window_log",
@@ -53,8 +53,8 @@ PRIOR_WEIGHTS: dict[str, float] = {
     "kind_fixed_line": 0.5,
     "kind_virtual": 0.8,
     "kind_mobile": -0.5,
-    "block_campaign_share": 5.0,
-    "block_numbers_seen_log": 0.0,
+    "block_campaign_share": 4.0,
+    "range_campaign_share": 2.0,
     "trunk_campaign_share": 3.0,
     "trunk_calls_seen_log": 0.0,
     "invites_in_window_log": 0.8,
@@ -76,7 +76,7 @@ PRIOR_INTERCEPT = -5.0
 FIXED_FEATURES: tuple[str, ...] = ("known_legit",)
 
 
-class OnlineScorer(BaseEstimator, ClassifierMixin):  # type: ignore[misc]
+class OnlineScorer(BaseEstimator, ClassifierMixin):
     """Logistic scorer over :data:`ONLINE_FEATURES`."""
 
     def __init__(self, C: float = 1.0, class_weight: str | None = "balanced", max_iter: int = 500):

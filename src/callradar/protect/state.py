@@ -36,44 +36,41 @@ def load_knowledge(store: Any, config: Config | None = None) -> Knowledge:
     for num, kind, block in _pairs(store, "SELECT number, kind, block FROM numbers"):
         k.kind_of[num] = kind
         k.block_of[num] = block
-    # blocks: of the caller numbers seen in a block, the share linked to a campaign
-    for block, top, share, seen in _pairs(
+    # blocks and 1000-number ranges: caller numbers seen there, and campaign members
+    for block, rng, campaign, n in _pairs(
         store,
         """
-        WITH callers AS (SELECT DISTINCT caller AS number FROM calls),
-        b AS (
-            SELECT n.block, c.number, cn.campaign_id
-            FROM callers c JOIN numbers n USING (number)
-            LEFT JOIN campaign_numbers cn USING (number)
+        WITH callers AS (
+            SELECT DISTINCT c.caller AS number, n.block,
+                   CASE WHEN n.kind = 'fixed_line' THEN left(c.caller, length(c.caller) - 3)
+                        ELSE n.block END AS rng
+            FROM calls c JOIN numbers n ON n.number = c.caller
             WHERE n.block <> ''
         )
-        SELECT block, mode(campaign_id) FILTER (WHERE campaign_id IS NOT NULL),
-               count(campaign_id) / count(*), count(*)
-        FROM b GROUP BY block
+        SELECT block, rng, cn.campaign_id, count(*)
+        FROM callers LEFT JOIN campaign_numbers cn USING (number)
+        GROUP BY ALL
         """,
     ):
-        k.block_campaign[block] = (top or "", float(share), int(seen))
-    # trunks: the share of calls placed by campaign numbers, and the top campaign's share of those
-    for trunk, top, share, top_share, seen in _pairs(
+        k.block_seen[block] = k.block_seen.get(block, 0) + int(n)
+        k.range_seen[rng] = k.range_seen.get(rng, 0) + int(n)
+        if campaign is not None:
+            for table, key in ((k.block_campaigns, block), (k.range_campaigns, rng)):
+                dist = table.setdefault(key, {})
+                dist[campaign] = dist.get(campaign, 0) + int(n)
+    # trunks: calls seen, and calls placed by each campaign's numbers
+    for trunk, campaign, n in _pairs(
         store,
         """
-        WITH t AS (
-            SELECT c.trunk, cn.campaign_id FROM calls c
-            LEFT JOIN campaign_numbers cn ON cn.number = c.caller
-            WHERE c.trunk <> ''
-        ), per AS (
-            SELECT trunk, campaign_id, count(*) AS n FROM t GROUP BY ALL
-        )
-        SELECT trunk,
-               arg_max(campaign_id, n) FILTER (WHERE campaign_id IS NOT NULL),
-               sum(n) FILTER (WHERE campaign_id IS NOT NULL) / sum(n),
-               max(n) FILTER (WHERE campaign_id IS NOT NULL)
-                   / sum(n) FILTER (WHERE campaign_id IS NOT NULL),
-               sum(n)
-        FROM per GROUP BY trunk
+        SELECT c.trunk, cn.campaign_id, count(*)
+        FROM calls c LEFT JOIN campaign_numbers cn ON cn.number = c.caller
+        WHERE c.trunk <> '' GROUP BY ALL
         """,
     ):
-        k.trunk_campaign[trunk] = (top or "", float(share or 0), float(top_share or 0), int(seen))
+        k.trunk_seen[trunk] = k.trunk_seen.get(trunk, 0) + int(n)
+        if campaign is not None:
+            dist = k.trunk_campaigns.setdefault(trunk, {})
+            dist[campaign] = dist.get(campaign, 0) + int(n)
     k.known_legit = {
         r[0]
         for r in _pairs(

@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 
 from callradar.config import Config
-from callradar.protect.engine import CallSetup, Engine
+from callradar.protect.engine import CallSetup, Engine, range_key
 from callradar.protect.online import ONLINE_FEATURES, OnlineScorer
 from callradar.protect.replay import epoch_seconds
 from callradar.protect.state import load_knowledge, save_scorer
@@ -32,7 +32,7 @@ def training_rows(store: Any, config: Config) -> tuple[np.ndarray, np.ndarray]:
     max_rows = int(config.get("protect.train_max_calls"))
     block_t = float(config.get("protect.block_threshold"))
     k = load_knowledge(store, config)
-    engine = Engine(knowledge=k, config=config)
+    engine = Engine(knowledge=k, config=config, learn_live=False)
     calls = store.arrow(
         f"""
         WITH last AS (SELECT max(start_time) AS m FROM calls)
@@ -56,6 +56,7 @@ def training_rows(store: Any, config: Config) -> tuple[np.ndarray, np.ndarray]:
     y: list[int] = []
     pending: list[tuple[float, int]] = []
     bi = ONLINE_FEATURES.index("block_campaign_share")
+    ri = ONLINE_FEATURES.index("range_campaign_share")
     for i in range(len(callers)):
         t = starts[i]
         while pending and pending[0][0] <= t:
@@ -70,8 +71,10 @@ def training_rows(store: Any, config: Config) -> tuple[np.ndarray, np.ndarray]:
             continue
         x = engine.features(call, act)
         if caller in campaign_of:  # leave the number itself out of its block's evidence
-            _, share, seen = k.block_campaign.get(k.block_of.get(caller, ""), ("", 0.0, 0))
-            x[bi] = (share * seen - 1) / (seen - 1) if seen > 1 else 0.0
+            block = k.block_of.get(caller, "")
+            rng = range_key(caller, k.kind_of.get(caller, ""), block)
+            for idx, seen in ((bi, k.block_seen.get(block, 0)), (ri, k.range_seen.get(rng, 0))):
+                x[idx] = (x[idx] * seen - 1) / (seen - 1) if seen > 1 else 0.0
         X.append(x)
         y.append(1 if s >= block_t else 0)
     return np.asarray(X, dtype=float), np.asarray(y, dtype=int)
