@@ -91,7 +91,8 @@ def main() -> None:
 
     figures = {
         "date": time.strftime("%Y-%m-%d"),
-        "machine": f"{platform.machine()} {os.cpu_count()} cores, Python {platform.python_version()}",
+        "machine": f"{platform.machine()} {os.cpu_count()} cores, "
+        f"Python {platform.python_version()}",
         "load_avg_1m": os.getloadavg()[0],
         "replayed_calls": result.calls,
         "replay_loop_calls_per_s": round(result.calls_per_second),
