@@ -30,8 +30,15 @@ def test_ids_stay_stable_when_new_numbers_join(store: Store) -> None:
     link_campaigns(store)
     before = {frozenset(v): k for k, v in _members(store).items()}
     a_id = before[frozenset(A_NUMBERS)]
-    # a new number of campaign A appears in A's block the next day
+    # a new number of campaign A appears in A's range the next day, playing A's prompt
     new = "+862160001099"
+    store.sql(
+        "INSERT INTO calls SELECT 'new' || i, TIMESTAMPTZ '2024-07-02 10:00:00+08' "
+        "+ i * INTERVAL 1 MINUTE, TIMESTAMPTZ '2024-07-02 10:00:20+08' + i * INTERVAL 1 MINUTE,"
+        " ?, '+8613820000' || lpad(i::VARCHAR, 3, '0'), 'TA', 8, true, 12.1, 'caller_hangup', NULL"
+        " FROM range(10) t(i)",
+        [new],
+    )
     store.sql(
         "INSERT INTO numbers (number, kind, carrier, area, block) "
         "VALUES (?, 'fixed_line', '', 'Shanghai', ?)",

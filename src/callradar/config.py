@@ -82,11 +82,114 @@ SETTINGS: tuple[Setting, ...] = (
     Setting(
         "features.spark_master", "local[*]", "Spark master URL used when features.engine is spark."
     ),
+    Setting("features.spark_driver_memory", "3g", "Spark driver memory (local mode: all of it)."),
+    Setting("features.spark_partitions", 8, "Spark shuffle partitions for feature work."),
+    Setting("features.windows", ["hour", "day", "week"], "Windows computed by default."),
+    Setting("features.long_talk_seconds", 60.0, "Talk time from which a call counts as long."),
+    Setting(
+        "features.short_talk_seconds",
+        6.0,
+        "Talk time under which a callee hang-up counts as a short refusal.",
+    ),
+    Setting("features.bin_seconds", 2.0, "Bin width of the talk/ring-time modes, in seconds."),
+    Setting(
+        "features.min_sequence_calls",
+        5,
+        "Calls a number needs in a window for its sequence, mode, overlap and reciprocity "
+        "features (fewer: NULL, unknown to the scorer).",
+    ),
     # --- detect -----------------------------------------------------------
+    Setting("detect.model_name", "local", "Name under which `learn` stores its model."),
+    Setting("detect.weight_complaint", 0.7, "Weak-label weight of one complaint naming a number."),
+    Setting(
+        "detect.weight_complaint_recent",
+        0.3,
+        "Weak-label weight of a call to a complainant shortly before a complaint naming no number.",
+    ),
+    Setting("detect.weight_refusal", 0.25, "Weak-label weight of one citizen refusing a number."),
+    Setting("detect.weight_registry", 1.0, "Weight of a registry number as a negative label."),
+    Setting("detect.weight_analyst", 1.0, "Weight of a label from an analyst label file."),
+    Setting("detect.weight_unlabeled", 0.05, "Weight of an unlabeled number as a weak negative."),
+    Setting(
+        "detect.complaint_lookback_minutes",
+        120,
+        "Calls to a complainant this long before a complaint count as its suspects.",
+    ),
+    Setting(
+        "detect.max_unlabeled", 200_000, "Unlabeled numbers sampled into training (reweighted)."
+    ),
+    Setting("detect.n_estimators", 200, "Boosting rounds of the scorer fitted by `learn`."),
+    Setting(
+        "detect.threads",
+        1,
+        "LightGBM threads for learn/score; 0 = all cores (slow when the machine is shared).",
+    ),
+    Setting(
+        "detect.explain_min_score",
+        0.3,
+        "Scores from which per-feature reasons are computed; lower scores get a summary line.",
+    ),
+    Setting("detect.reasons_top_k", 3, "Reasons given per scored number."),
+    Setting("detect.score_batch_rows", 500_000, "Numbers scored per batch (bounds memory)."),
     # --- campaigns --------------------------------------------------------
+    Setting(
+        "campaigns.min_score",
+        0.5,
+        "Numbers whose best detect score reaches this are linked into campaigns.",
+    ),
+    Setting(
+        "campaigns.min_prompt_share",
+        0.2,
+        "Share of a number's answered calls that must end at one talk length before that "
+        "length counts as its recorded prompt (the spike) for linking.",
+    ),
+    Setting(
+        "campaigns.callee_min_shared",
+        5,
+        "Two suspect numbers that dialled at least this many of the same citizens may be "
+        "linked as one campaign re-dialling its target slice.",
+    ),
+    Setting(
+        "campaigns.callee_min_overlap",
+        0.2,
+        "Shared citizens must also be at least this share of the smaller callee set of the two.",
+    ),
+    Setting(
+        "campaigns.range_prompt_tolerance_s",
+        0.15,
+        "Numbers of one 1000-number range whose recorded prompts differ by at most this "
+        "many seconds are linked into one campaign.",
+    ),
     # --- protect ----------------------------------------------------------
     Setting("protect.block_threshold", 0.9, "Score at or above which a call is blocked."),
     Setting("protect.label_threshold", 0.5, "Score at or above which a call is labeled."),
+    Setting(
+        "protect.burst_window_s",
+        600.0,
+        "Window in seconds over which a number's recent INVITEs are counted at call setup.",
+    ),
+    Setting(
+        "protect.prompt_tolerance_s",
+        0.3,
+        "An answered call whose talk time is within this many seconds of a known campaign "
+        "prompt length counts as prompt-like.",
+    ),
+    Setting(
+        "protect.callee_memory_days",
+        4,
+        "Days of history in which the engine remembers which campaigns dialled each "
+        "citizen (a new number re-dialling those citizens is likely the same campaign).",
+    ),
+    Setting(
+        "protect.train_days",
+        2,
+        "Days of the most recent history replayed to fit the online scorer.",
+    ),
+    Setting(
+        "protect.train_max_calls",
+        2_000_000,
+        "At most this many history calls are replayed to fit the online scorer.",
+    ),
     Setting(
         "protect.deadline_ms",
         50.0,
@@ -99,9 +202,138 @@ SETTINGS: tuple[Setting, ...] = (
         "API tokens as 'token:role' pairs separated by commas (roles: carrier, regulator, admin). "
         "Never hard-code tokens; set CALLRADAR_SERVE_TOKENS or a file.",
     ),
+    Setting(
+        "serve.tokens_file",
+        "",
+        "File of API tokens, one 'token:role' per line ('#' starts a comment); added to "
+        "serve.tokens.",
+    ),
+    Setting("serve.http", "127.0.0.1:8080", "HOST:PORT the HTTP API listens on."),
+    Setting("serve.sip", "", "HOST:PORT the SIP screener listens on (UDP and TCP); empty = off."),
+    Setting(
+        "serve.sip_max_bytes",
+        8192,
+        "Largest SIP message accepted; a larger one is dropped (UDP) or closes the connection.",
+    ),
+    Setting(
+        "serve.sip_tcp_idle_s", 60.0, "A SIP TCP connection idle this many seconds is closed."
+    ),
+    Setting(
+        "serve.sip_udp_buffer_kb",
+        4096,
+        "Receive and send buffer of the SIP UDP socket in KiB (capped by net.core.rmem_max): "
+        "room for bursts, since a dropped datagram costs the caller a 500 ms retransmission.",
+    ),
+    Setting(
+        "serve.jwscard_url",
+        "https://callradar.invalid/v1/jwscard",
+        "Base URL of the RFC 8688 jCard (Call-Info purpose=jwscard) naming the analytics "
+        "service in 608 responses; the campaign id is appended.",
+    ),
+    Setting(
+        "serve.label_text",
+        "Suspected robocall",
+        "Caller-ID display text the proxy shows for a 'label' verdict (302 X-Callradar-Label).",
+    ),
+    Setting("serve.batch_max", 1000, "Most calls or records accepted in one batch request."),
+    Setting("serve.spool_poll_s", 1.0, "Seconds between scans of the --cdr-spool directory."),
+    Setting(
+        "serve.gil_switch_ms",
+        0.5,
+        "Python thread switch interval in the serve process, in ms (the interpreter's default "
+        "is 5): shorter hands verdicts between the event loop and the engine thread sooner.",
+    ),
     # --- audio ------------------------------------------------------------
+    Setting("audio.vad_threshold", 0.5, "Silero VAD speech probability that starts speech."),
+    Setting(
+        "audio.min_speech_seconds", 0.5, "Less remote speech than this makes a call 'silence'."
+    ),
+    Setting(
+        "audio.block_gap_seconds",
+        0.45,
+        "Pause that splits remote speech into blocks (prompt vs. what follows).",
+    ),
+    Setting(
+        "audio.hangup_tail_seconds",
+        4.0,
+        "Max seconds from the end of an unknown prompt to the end of a prompt_hangup call.",
+    ),
+    Setting(
+        "audio.change_semitones",
+        5.0,
+        "Median-pitch change (semitones) between prompt and later speech that means a new voice.",
+    ),
+    Setting(
+        "audio.change_cepstral",
+        6.0,
+        "Mean-cepstrum distance between prompt and later speech that means a new voice.",
+    ),
+    Setting(
+        "audio.match_min_hits", 20, "Time-aligned landmark hits for a prompt fingerprint match."
+    ),
+    Setting(
+        "audio.match_min_ratio",
+        0.06,
+        "Aligned hits as a share of the smaller landmark set needed for a prompt match.",
+    ),
+    Setting("audio.refs_per_prompt", 3, "Fingerprint references kept per prompt (robustness)."),
     # --- complaints -------------------------------------------------------
+    Setting(
+        "complaints.default_area_code",
+        "21",
+        "Area code (no trunk 0) for 8-digit local numbers written without one in complaints.",
+    ),
+    Setting(
+        "complaints.link_window_hours",
+        72.0,
+        "Hours before a complaint in which the complainant's calls from campaign numbers count.",
+    ),
+    Setting(
+        "complaints.link_recency_hours",
+        6.0,
+        "Decay time of call evidence: a campaign's share of a complaint falls by e per this age.",
+    ),
+    Setting(
+        "complaints.business_min_complaints",
+        2,
+        "Other linked complaints naming a business needed to link a complaint by that business.",
+    ),
+    Setting(
+        "complaints.known_stem_min_complaints",
+        2,
+        "Complaints that must name a business with its suffix before its bare stem counts.",
+    ),
+    Setting(
+        "complaints.cluster_threshold",
+        0.6,
+        "Cosine similarity of char n-gram TF-IDF at which two scripts or transcripts cluster.",
+    ),
     # --- evidence ---------------------------------------------------------
+    Setting(
+        "evidence.harm_refusal_weight",
+        5.0,
+        "Dossier order: harm = citizens reached + this x refusals ignored + complaints weight x n.",
+    ),
+    Setting(
+        "evidence.harm_complaint_weight",
+        20.0,
+        "Dossier order: weight of one linked complaint in the harm index (see above).",
+    ),
+    Setting(
+        "evidence.agent_talk_seconds",
+        60.0,
+        "Answered calls talking at least this long count as handed to a live agent (lead taken).",
+    ),
+    Setting(
+        "evidence.min_link_weight",
+        0.0,
+        "Complaints count for a campaign's dossier only if their link weight exceeds this.",
+    ),
+    Setting(
+        "evidence.examples",
+        20,
+        "Example rows (call, complaint, refusal ids) shown per finding in dossier pages.",
+    ),
 )
 
 _BY_NAME: dict[str, Setting] = {s.name: s for s in SETTINGS}

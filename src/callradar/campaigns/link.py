@@ -7,16 +7,23 @@ and businesses named in complaints (``complaint_facts``).
 
 Signals, each an edge between two suspect numbers:
 
+* ``callees``: both dialled the same citizens (at least
+  ``campaigns.callee_min_shared`` of them and ``campaigns.callee_min_overlap``
+  of the smaller callee set): a vendor gives each client its own slice of its
+  target list and re-dials it from new numbers, so a shared slice is one
+  campaign (unless the two prompts clearly differ);
 * ``range+prompt``: both come from one 1000-number range (lines are resold in
   consecutive ranges; for mobiles, the allocation block) and their answered
-  calls end at the same recorded-prompt length (within 0.4 s). A vendor runs
-  several clients' campaigns from one range, so the range alone is not enough;
-* ``trunk+prompt``: same main trunk and the same prompt length within 0.2 s
-  (a reseller trunk carries several vendors and honest businesses, which is
-  why a trunk alone never links);
-* ``range``: a number whose prompt is not yet clear (few answered calls) joins
-  the largest group of its range;
-* ``prompt_id``: honeypot recordings heard the same prompt from both;
+  calls end at the same recorded-prompt length (``campaigns.range_prompt_tolerance_s``).
+  A vendor runs several clients' campaigns from one range, so the range alone is not
+  enough;
+* ``prompt_id``: honeypot recordings heard the same recorded prompt (acoustic
+  fingerprint, :mod:`callradar.audio`) from both.
+
+A shared trunk is not an edge: a reseller's trunk carries several vendors and
+honest businesses, and prompt lengths collide across vendors. A number whose
+prompt is not yet clear stays on its own until re-dials or its prompt link it.
+The online engine still uses trunks and blocks as evidence for single calls.
 
 Businesses named in complaints are not an edge: one clinic buys leads from
 several vendors, and a campaign is one vendor working for one client. They are
@@ -71,16 +78,23 @@ def _table_exists(store: Any, name: str) -> bool:
     return name in store.tables()
 
 
+# A campaign's recorded prompt: answered calls the dialer hung up when the
+# prompt ended cluster within a few tenths of a second of its length. The
+# estimate is the median talk time within 0.3 s of the densest 0.2-s bin, and
+# its share is how many answered calls sit there.
 _PROMPT_SQL = """
     talk AS (
-        SELECT {key}, arg_max(bin, n) AS mode_bin, max(n) / sum(n) AS mode_share FROM (
-            SELECT {key}, round(talk_seconds * 2) / 2 AS bin, count(*) AS n
-            FROM {src} WHERE answered GROUP BY ALL
+        SELECT {key}, arg_max(bin, n) AS mode_bin FROM (
+            SELECT {key}, round(talk_seconds * 5) / 5 AS bin, count(*) AS n
+            FROM {src} WHERE answered AND talk_seconds >= 3 GROUP BY ALL
         ) GROUP BY {key}
+    ), answered_n AS (
+        SELECT {key}, count(*) AS n FROM {src} WHERE answered GROUP BY {key}
     ), prompt AS (
-        SELECT s.{key}, median(s.talk_seconds) AS prompt_seconds, any_value(t.mode_share) AS share
-        FROM {src} s JOIN talk t USING ({key})
-        WHERE s.answered AND abs(s.talk_seconds - t.mode_bin) <= 0.5
+        SELECT s.{key}, median(s.talk_seconds) AS prompt_seconds,
+               count(*) / any_value(a.n) AS share, count(*) AS at_prompt
+        FROM {src} s JOIN talk t USING ({key}) JOIN answered_n a USING ({key})
+        WHERE s.answered AND abs(s.talk_seconds - t.mode_bin) <= 0.3
         GROUP BY s.{key}
     )"""
 
@@ -107,7 +121,8 @@ def _suspects(store: Any, min_score: float) -> list[tuple[Any, ...]]:
         SELECT s.number, s.score, coalesce(trunk.trunk, ''), coalesce(n.block, ''),
                CASE WHEN n.kind = 'fixed_line' THEN left(s.number, length(s.number) - 3)
                     ELSE coalesce(n.block, '') END,
-               prompt.prompt_seconds, coalesce(prompt.share, 0), coalesce(span.calls, 0),
+               CASE WHEN prompt.at_prompt >= 3 THEN prompt.prompt_seconds END,
+               coalesce(prompt.share, 0), coalesce(span.calls, 0),
                span.first_seen, span.last_seen
         FROM s
         LEFT JOIN trunk USING (number)
@@ -117,6 +132,31 @@ def _suspects(store: Any, min_score: float) -> list[tuple[Any, ...]]:
         ORDER BY s.number
         """,
         [min_score],
+    ).fetchall()
+
+
+def _callee_pairs(
+    store: Any, min_score: float, min_shared: int, min_overlap: float
+) -> list[tuple[str, str, int, float]]:
+    """Pairs of suspects that dialled the same citizens (redials of one target slice)."""
+    return store.sql(
+        """
+        WITH s AS (
+            SELECT number FROM number_scores GROUP BY number HAVING max(score) >= ?
+        ), sc AS (
+            SELECT DISTINCT c.caller, c.callee FROM calls c SEMI JOIN s ON s.number = c.caller
+        ), deg AS (
+            SELECT caller, count(*) AS d FROM sc GROUP BY caller
+        ), pairs AS (
+            SELECT a.caller AS x, b.caller AS y, count(*) AS shared
+            FROM sc a JOIN sc b ON a.callee = b.callee AND a.caller < b.caller
+            GROUP BY ALL
+        )
+        SELECT x, y, shared, shared / least(dx.d, dy.d) AS overlap
+        FROM pairs JOIN deg dx ON dx.caller = x JOIN deg dy ON dy.caller = y
+        WHERE shared >= ? AND shared / least(dx.d, dy.d) >= ?
+        """,
+        [min_score, min_shared, min_overlap],
     ).fetchall()
 
 
@@ -140,42 +180,32 @@ def link_campaigns(store: Any, config: Config | None = None) -> LinkResult:
     info = {r[0]: r for r in rows}
     uf = _UnionFind()
     linked_by: dict[str, set[str]] = defaultdict(set)
-    # numbers with a clear recorded prompt, grouped by range and by trunk
+    # numbers with a clear recorded prompt, grouped by range
     by_range: dict[str, list[tuple[float, str]]] = defaultdict(list)
-    by_trunk: dict[str, list[tuple[float, str]]] = defaultdict(list)
-    no_prompt: dict[str, list[str]] = defaultdict(list)
-    for number, _score, trunk, _block, rng, prompt, share, _calls, _f, _l in rows:
+    for number, _score, _trunk, _block, rng, prompt, share, _calls, _f, _l in rows:
         uf.find(number)
-        clear = prompt is not None and share >= min_prompt_share and prompt >= 3
-        if clear:
-            if rng:
-                by_range[rng].append((float(prompt), number))
-            if trunk:
-                by_trunk[trunk].append((float(prompt), number))
-        elif rng:
-            no_prompt[rng].append(number)
+        if rng and prompt is not None and share >= min_prompt_share and prompt >= 3:
+            by_range[rng].append((float(prompt), number))
+    # numbers that re-dialled the same citizens: one campaign's target slice (each client
+    # of a vendor gets its own slice), unless their prompts clearly differ
+    prompt_of = {r[0]: r[5] for r in rows if r[5] is not None and r[6] >= min_prompt_share}
+    for x, y, _shared, _overlap in _callee_pairs(
+        store,
+        min_score,
+        int(cfg.get("campaigns.callee_min_shared")),
+        float(cfg.get("campaigns.callee_min_overlap")),
+    ):
+        px, py = prompt_of.get(x), prompt_of.get(y)
+        if px is not None and py is not None and abs(px - py) > 0.5:
+            continue
+        uf.union(x, y)
+        linked_by[x].add("callees")
+        linked_by[y].add("callees")
+    range_tol = float(cfg.get("campaigns.range_prompt_tolerance_s"))
     for members in by_range.values():
-        if _chain(members, 0.4, uf):
+        if _chain(members, range_tol, uf):
             for _, m in members:
                 linked_by[m].add("range+prompt")
-    for members in by_trunk.values():
-        if _chain(members, 0.2, uf):
-            for _, m in members:
-                linked_by[m].add("trunk+prompt")
-    # a number whose prompt is not yet clear joins the biggest group of its range
-    for rng, members in no_prompt.items():
-        anchors = by_range.get(rng)
-        if anchors:
-            sizes = Counter(uf.find(m) for _, m in anchors)
-            root = sizes.most_common(1)[0][0]
-            for m in members:
-                uf.union(root, m)
-                linked_by[m].add("range")
-        elif len(members) > 1:
-            for m in members[1:]:
-                uf.union(members[0], m)
-            for m in members:
-                linked_by[m].add("range")
     # numbers heard playing the same recorded prompt (honeypot audio)
     groups: dict[tuple[str, Any], list[str]] = defaultdict(list)
     if _table_exists(store, "recordings"):

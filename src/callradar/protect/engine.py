@@ -26,7 +26,7 @@ call (fail open).
 
 from __future__ import annotations
 
-import itertools
+import bisect
 import logging
 import math
 import time as _time
@@ -74,7 +74,11 @@ class NumberActivity:
     """What the engine has seen of one caller number since it started."""
 
     first_seen: float
-    invites: deque[float] = field(default_factory=lambda: deque(maxlen=64))
+    recent: deque[float] = field(default_factory=deque)  # INVITE times within the window
+    last_invite: float = -1.0
+    gaps: deque[float] = field(default_factory=lambda: deque(maxlen=16))
+    gap_sum: float = 0.0
+    gap_sumsq: float = 0.0
     n_invites: int = 0
     callees: set[str] = field(default_factory=set)
     last_callee: int = -1
@@ -84,6 +88,8 @@ class NumberActivity:
     prompt_like: int = 0
     long_talk: int = 0
     talks: list[float] = field(default_factory=list)
+    prompt: float | None = None
+    callee_votes: dict[str, int] = field(default_factory=dict)
 
 
 def range_key(number: str, kind: str, block: str) -> str:
@@ -121,6 +127,8 @@ class Knowledge:
     range_seen: dict[str, int] = field(default_factory=dict)
     trunk_campaigns: dict[str, dict[str, int]] = field(default_factory=dict)
     trunk_seen: dict[str, int] = field(default_factory=dict)
+    # citizen -> campaigns that dialled them lately (a campaign re-dials its target slice)
+    callee_campaigns: dict[str, tuple[str, ...]] = field(default_factory=dict)
     known_legit: set[str] = field(default_factory=set)
     called_back: set[str] = field(default_factory=set)
     refused: dict[str, set[str]] = field(default_factory=dict)
@@ -149,6 +157,7 @@ class Engine:
         self.window = float(self.config.get("protect.burst_window_s"))
         self.prompt_tolerance = float(self.config.get("protect.prompt_tolerance_s"))
         self._prompts = sorted(set(self.k.campaign_prompt.values()))
+        self._prompt_index = sorted((p, c) for c, p in self.k.campaign_prompt.items())
         self.decided = {ALLOW: 0, "label": 0, BLOCK: 0}
 
     # -- construction -----------------------------------------------------
@@ -189,6 +198,7 @@ class Engine:
             act.answered += 1
             if len(act.talks) < 32:
                 act.talks.append(talk_seconds)
+                act.prompt = _prompt_of(act.talks, self.prompt_tolerance)
             if self._near_prompt(talk_seconds):
                 act.prompt_like += 1
             if talk_seconds >= 45:
@@ -270,7 +280,23 @@ class Engine:
                 if rng:
                     k.range_seen[rng] = k.range_seen.get(rng, 0) + 1
         act.n_invites += 1
-        act.invites.append(call.time)
+        t = call.time
+        recent = act.recent
+        recent.append(t)
+        while recent and t - recent[0] > self.window:
+            recent.popleft()
+        if act.last_invite >= 0:
+            gap = t - act.last_invite
+            if len(act.gaps) == act.gaps.maxlen:
+                old = act.gaps[0]
+                act.gap_sum -= old
+                act.gap_sumsq -= old * old
+            act.gaps.append(gap)
+            act.gap_sum += gap
+            act.gap_sumsq += gap * gap
+        act.last_invite = t
+        for c in self.k.callee_campaigns.get(call.callee, ()):
+            act.callee_votes[c] = act.callee_votes.get(c, 0) + 1
         act.callees.add(call.callee)
         digits = call.callee[-8:]
         value = int(digits) if digits.isdigit() else -1
@@ -283,8 +309,9 @@ class Engine:
         return act
 
     def _near_prompt(self, talk: float) -> bool:
-        tol = self.prompt_tolerance
-        return any(abs(talk - p) <= tol for p in self._prompts)
+        prompts = self._prompts
+        i = bisect.bisect_left(prompts, talk - self.prompt_tolerance)
+        return i < len(prompts) and prompts[i] <= talk + self.prompt_tolerance
 
     def features(self, call: CallSetup, act: NumberActivity) -> list[float]:
         """The online feature vector of a call from an unknown number (see ONLINE_FEATURES)."""
@@ -294,8 +321,7 @@ class Engine:
         block = k.block_of.get(caller, "")
         rng = range_key(caller, kind, block)
         trunk_seen = k.trunk_seen.get(call.trunk, 0)
-        now = call.time
-        recent = sum(1 for t in act.invites if now - t <= self.window)
+        recent = len(act.recent)
         n = act.n_invites
         answered = act.answered
         return [
@@ -310,7 +336,7 @@ class Engine:
             math.log1p(n),
             len(act.callees) / n,
             act.ascending / (n - 1) if n > 1 else 0.0,
-            _gap_cv(act.invites),
+            _gap_cv(act),
             act.ended and answered / act.ended,
             answered and act.prompt_like / answered,
             answered and act.long_talk / answered,
@@ -322,15 +348,22 @@ class Engine:
     def assign(self, call: CallSetup, act: NumberActivity) -> tuple[str, list[str]]:
         """The campaign an unknown number most likely belongs to, with the evidence.
 
-        Candidates come from its block (weighted most), its 1000-number range and its
-        trunk; once its answered calls show a prompt length, only campaigns whose
-        prompt matches remain.
+        Candidates come from the campaigns that dialled its callees before (a campaign
+        re-dials its own slice of the target list; weighted most), its block, its
+        1000-number range and its trunk; once its answered calls show a prompt length,
+        only campaigns whose prompt matches remain.
         """
         k = self.k
         block = k.block_of.get(call.caller, "")
         rng = range_key(call.caller, k.kind_of.get(call.caller, ""), block)
         votes: dict[str, float] = {}
         why: list[str] = []
+        if act.callee_votes:
+            top = max(act.callee_votes, key=act.callee_votes.__getitem__)
+            n = act.n_invites
+            for c, m in act.callee_votes.items():
+                votes[c] = 4.0 * m / n
+            why.append(f"{act.callee_votes[top]} of its {n} callees were dialled by {top} before")
         for dist, weight, label, key in (
             (k.block_campaigns.get(block), 3.0, "block", block),
             (k.range_campaigns.get(rng), 1.5, "range", rng),
@@ -346,7 +379,7 @@ class Engine:
             )
             for c, m in dist.items():
                 votes[c] = votes.get(c, 0.0) + weight * m / total
-        prompt = _prompt_of(act.talks, self.prompt_tolerance)
+        prompt = act.prompt
         if prompt is not None:
             tol = self.prompt_tolerance
             matching = {
@@ -362,9 +395,12 @@ class Engine:
         return max(votes, key=lambda c: (votes[c], c)), why
 
     def _score_unknown(self, call: CallSetup, act: NumberActivity) -> tuple[float, str, str]:
-        x = self.features(call, act)
-        score = float(self.scorer.predict_proba_one(x))
+        score = float(self.scorer.predict_proba_one(self.features(call, act)))
         k = self.k
+        if score < self.policy.label_threshold:
+            # most calls: nothing to explain beyond the score
+            known = "known number" if call.caller in k.number_score else "new number"
+            return score, "", f"{known}; no campaign evidence"
         campaign, why = self.assign(call, act)
         if act.n_invites > 1:
             why.append(
@@ -373,17 +409,14 @@ class Engine:
             )
         if act.prompt_like:
             why.append(f"{act.prompt_like} answered calls ended at a known prompt length")
-        if score < self.policy.label_threshold:
-            campaign = ""
-        elif not campaign:
+        if not campaign:
             block = k.block_of.get(call.caller, "")
             campaign = "N-" + (
                 range_key(call.caller, k.kind_of.get(call.caller, ""), block) or call.caller
             )
-        if campaign:
-            self.provisional[call.caller] = campaign
-            if self.learn_live and score >= self.policy.block_threshold:
-                self._learn_member(call, campaign)
+        self.provisional[call.caller] = campaign
+        if self.learn_live and score >= self.policy.block_threshold:
+            self._learn_member(call, campaign)
         reason = ("new number; " if call.caller not in k.number_score else "") + (
             "; ".join(why) if why else "no campaign evidence"
         )
@@ -427,17 +460,15 @@ def _prompt_of(talks: list[float], tol: float) -> float | None:
     return near[len(near) // 2]
 
 
-def _gap_cv(times: deque[float]) -> float:
-    """Coefficient of variation of the gaps between recent INVITEs (0 = machine-regular)."""
-    n = len(times)
-    if n < 3:
+def _gap_cv(act: NumberActivity) -> float:
+    """Coefficient of variation of the last gaps between INVITEs (0 = machine-regular)."""
+    n = len(act.gaps)
+    if n < 2:
         return 1.0
-    ts = list(times)
-    gaps = [b - a for a, b in itertools.pairwise(ts)]
-    mean = sum(gaps) / len(gaps)
+    mean = act.gap_sum / n
     if mean <= 0:
         return 0.0
-    var = sum((g - mean) ** 2 for g in gaps) / len(gaps)
+    var = max(act.gap_sumsq / n - mean * mean, 0.0)
     return min(math.sqrt(var) / mean, 5.0)
 
 

@@ -71,6 +71,18 @@ def load_knowledge(store: Any, config: Config | None = None) -> Knowledge:
         if campaign is not None:
             dist = k.trunk_campaigns.setdefault(trunk, {})
             dist[campaign] = dist.get(campaign, 0) + int(n)
+    days = int((config or store.config).get("protect.callee_memory_days"))
+    for callee, campaigns in _pairs(
+        store,
+        f"""
+        WITH last AS (SELECT max(start_time) AS m FROM calls)
+        SELECT c.callee, list(DISTINCT cn.campaign_id)
+        FROM calls c JOIN campaign_numbers cn ON cn.number = c.caller, last
+        WHERE c.start_time > last.m - INTERVAL {days} DAY
+        GROUP BY c.callee
+        """,
+    ):
+        k.callee_campaigns[callee] = tuple(campaigns)
     k.known_legit = {
         r[0]
         for r in _pairs(
