@@ -155,6 +155,12 @@ SETTINGS: tuple[Setting, ...] = (
         "Shared citizens must also be at least this share of the smaller callee set of the two.",
     ),
     Setting(
+        "campaigns.handover_seconds",
+        300.0,
+        "A number that starts dialling at most this many seconds after another stopped, with "
+        "the same recorded prompt, is linked to it (a campaign hands its sweep on).",
+    ),
+    Setting(
         "campaigns.range_prompt_tolerance_s",
         0.15,
         "Numbers of one 1000-number range whose recorded prompts differ by at most this "

@@ -11,12 +11,18 @@ Signals, each an edge between two suspect numbers:
   ``campaigns.callee_min_shared`` of them and ``campaigns.callee_min_overlap``
   of the smaller callee set): a vendor gives each client its own slice of its
   target list and re-dials it from new numbers, so a shared slice is one
-  campaign (unless the two prompts clearly differ);
+  campaign. Vendors sweeping in numeric order also meet the same citizens, so
+  the two prompts must agree (within 0.3 s) or, where one is not yet clear,
+  the two numbers must share a range;
 * ``range+prompt``: both come from one 1000-number range (lines are resold in
   consecutive ranges; for mobiles, the allocation block) and their answered
   calls end at the same recorded-prompt length (``campaigns.range_prompt_tolerance_s``).
   A vendor runs several clients' campaigns from one range, so the range alone is not
   enough;
+* ``handover``: one number starts dialling within ``campaigns.handover_seconds``
+  of another's last call, with the same prompt, from the same range or main
+  trunk: a campaign's numbers cut its day into consecutive slices
+  (synchronized start and stop);
 * ``prompt_id``: honeypot recordings heard the same recorded prompt (acoustic
   fingerprint, :mod:`callradar.audio`) from both.
 
@@ -38,6 +44,7 @@ its campaign as evidence.
 
 from __future__ import annotations
 
+import bisect
 import itertools
 from collections import Counter, defaultdict
 from dataclasses import dataclass
@@ -196,12 +203,33 @@ def link_campaigns(store: Any, config: Config | None = None) -> LinkResult:
         float(cfg.get("campaigns.callee_min_overlap")),
     ):
         px, py = prompt_of.get(x), prompt_of.get(y)
-        if px is not None and py is not None and abs(px - py) > 0.5:
+        if px is not None and py is not None:
+            if abs(px - py) > 0.3:
+                continue
+        elif info[x][4] != info[y][4]:  # without both prompts, only within one range
             continue
         uf.union(x, y)
         linked_by[x].add("callees")
         linked_by[y].add("callees")
     range_tol = float(cfg.get("campaigns.range_prompt_tolerance_s"))
+    # hand-overs: a campaign's numbers cut its day into consecutive slices, so one
+    # number starts dialling as the last one retires, with the same prompt
+    gap = float(cfg.get("campaigns.handover_seconds"))
+    timed = sorted(
+        (r[8].timestamp(), r[9].timestamp(), prompt_of[r[0]], r[0])
+        for r in rows
+        if r[0] in prompt_of and r[8] is not None and r[9] is not None
+    )
+    ends = sorted((last, p, n) for _first, last, p, n in timed)
+    for first, _last, p, number in timed:
+        lo = bisect.bisect_left(ends, (first - gap, -1.0, ""))
+        hi = bisect.bisect_right(ends, (first + 60.0, 1e9, ""))
+        for _last, q, other in ends[lo:hi]:
+            same_line = info[other][4] == info[number][4] or info[other][2] == info[number][2]
+            if other != number and abs(p - q) <= range_tol and same_line:
+                uf.union(number, other)
+                linked_by[number].add("handover")
+                linked_by[other].add("handover")
     for members in by_range.values():
         if _chain(members, range_tol, uf):
             for _, m in members:

@@ -157,7 +157,6 @@ class Engine:
         self.window = float(self.config.get("protect.burst_window_s"))
         self.prompt_tolerance = float(self.config.get("protect.prompt_tolerance_s"))
         self._prompts = sorted(set(self.k.campaign_prompt.values()))
-        self._prompt_index = sorted((p, c) for c, p in self.k.campaign_prompt.items())
         self.decided = {ALLOW: 0, "label": 0, BLOCK: 0}
 
     # -- construction -----------------------------------------------------
@@ -345,54 +344,71 @@ class Engine:
             1.0 if caller in k.called_back else 0.0,
         ]
 
-    def assign(self, call: CallSetup, act: NumberActivity) -> tuple[str, list[str]]:
+    def assign(self, call: CallSetup, act: NumberActivity) -> tuple[str, bool, list[str]]:
         """The campaign an unknown number most likely belongs to, with the evidence.
 
-        Candidates come from the campaigns that dialled its callees before (a campaign
-        re-dials its own slice of the target list; weighted most), its block, its
-        1000-number range and its trunk; once its answered calls show a prompt length,
-        only campaigns whose prompt matches remain.
+        1. Its allocation block and 1000-number range name the vendor's campaigns (lines
+           are bought in consecutive ranges); without them, the campaigns on its trunk.
+        2. Among those, the campaign that dialled its callees before wins (each client
+           of a vendor has its own slice of the target list, re-dialled from new numbers).
+        3. Once its answered calls show a prompt length, only campaigns with that prompt
+           remain; if none of the candidates has it, the campaigns on its trunk that do;
+           if none does, it is a campaign not seen before (a provisional id per range
+           and prompt).
+
+        Returns the campaign, whether the evidence singles it out (a vendor's range
+        alone does not tell its clients apart), and the evidence.
         """
         k = self.k
         block = k.block_of.get(call.caller, "")
         rng = range_key(call.caller, k.kind_of.get(call.caller, ""), block)
-        votes: dict[str, float] = {}
         why: list[str] = []
-        if act.callee_votes:
-            top = max(act.callee_votes, key=act.callee_votes.__getitem__)
-            n = act.n_invites
-            for c, m in act.callee_votes.items():
-                votes[c] = 4.0 * m / n
-            why.append(f"{act.callee_votes[top]} of its {n} callees were dialled by {top} before")
+        votes: dict[str, float] = {}
         for dist, weight, label, key in (
-            (k.block_campaigns.get(block), 3.0, "block", block),
-            (k.range_campaigns.get(rng), 1.5, "range", rng),
-            (k.trunk_campaigns.get(call.trunk), 1.0, "trunk", call.trunk),
+            (k.block_campaigns.get(block), 1.0, "block", block),
+            (k.range_campaigns.get(rng), 0.5, "range", rng),
         ):
-            if not dist:
-                continue
-            total = sum(dist.values())
-            top = max(dist, key=dist.__getitem__)
-            why.append(
-                f"{label} {key}: {total} {'calls' if label == 'trunk' else 'numbers'} of "
-                f"{len(dist)} campaign(s), most {top}"
-            )
-            for c, m in dist.items():
-                votes[c] = votes.get(c, 0.0) + weight * m / total
+            if dist:
+                total = sum(dist.values())
+                why.append(f"{label} {key} holds {total} numbers of {len(dist)} campaign(s)")
+                for c, m in dist.items():
+                    votes[c] = votes.get(c, 0.0) + weight * m / total
+        trunk_dist = k.trunk_campaigns.get(call.trunk) or {}
+        if not votes and trunk_dist:
+            total = sum(trunk_dist.values())
+            why.append(f"trunk {call.trunk} carries {len(trunk_dist)} campaign(s)")
+            votes = {c: 0.5 * m / total for c, m in trunk_dist.items()}
+        confident = len(votes) == 1
+        if act.callee_votes and votes:
+            n = act.n_invites
+            best = max(votes, key=lambda c: act.callee_votes.get(c, 0))
+            hits = act.callee_votes.get(best, 0)
+            if hits >= 2 and hits >= 0.3 * n:
+                for c in votes:
+                    votes[c] += 2.0 * act.callee_votes.get(c, 0) / n
+                why.append(f"{hits} of its {n} callees were dialled by {best} before")
+                confident = True
         prompt = act.prompt
         if prompt is not None:
             tol = self.prompt_tolerance
-            matching = {
-                c: v
-                for c, v in votes.items()
-                if abs(k.campaign_prompt.get(c, -99.0) - prompt) <= tol
-            }
+            prompts = k.campaign_prompt
+            matching = {c: v for c, v in votes.items() if abs(prompts.get(c, -99) - prompt) <= tol}
+            if not matching:
+                matching = {
+                    c: m / 1e6
+                    for c, m in trunk_dist.items()
+                    if abs(prompts.get(c, -99) - prompt) <= tol
+                }
             if matching:
                 votes = matching
+                confident = confident or len(matching) == 1
                 why.append(f"its answered calls end at {prompt:.1f} s, that campaign's prompt")
+            else:
+                why.append(f"its answered calls end at {prompt:.1f} s, a prompt not heard before")
+                return f"N-{rng or call.caller}-{prompt:.1f}", True, why
         if not votes:
-            return "", why
-        return max(votes, key=lambda c: (votes[c], c)), why
+            return "", False, why
+        return max(votes, key=lambda c: (votes[c], c)), confident, why
 
     def _score_unknown(self, call: CallSetup, act: NumberActivity) -> tuple[float, str, str]:
         score = float(self.scorer.predict_proba_one(self.features(call, act)))
@@ -401,7 +417,7 @@ class Engine:
             # most calls: nothing to explain beyond the score
             known = "known number" if call.caller in k.number_score else "new number"
             return score, "", f"{known}; no campaign evidence"
-        campaign, why = self.assign(call, act)
+        campaign, confident, why = self.assign(call, act)
         if act.n_invites > 1:
             why.append(
                 f"{act.n_invites} calls to {len(act.callees)} numbers since "
@@ -414,13 +430,17 @@ class Engine:
             campaign = "N-" + (
                 range_key(call.caller, k.kind_of.get(call.caller, ""), block) or call.caller
             )
+            confident = True
+        # refusal memory works on the best guess; the reported id only once it is clear
         self.provisional[call.caller] = campaign
-        if self.learn_live and score >= self.policy.block_threshold:
+        if self.learn_live and score >= self.policy.block_threshold and confident:
             self._learn_member(call, campaign)
+        if not confident:
+            why.append(f"most likely {campaign}, not yet told apart from its vendor's others")
         reason = ("new number; " if call.caller not in k.number_score else "") + (
             "; ".join(why) if why else "no campaign evidence"
         )
-        return score, campaign, reason
+        return score, campaign if confident else "", reason
 
     def _learn_member(self, call: CallSetup, campaign: str) -> None:
         """A number decided as campaign traffic strengthens its block, range and trunk."""
