@@ -279,8 +279,13 @@ SETTINGS: tuple[Setting, ...] = (
     ),
     Setting(
         "audio.match_min_ratio",
-        0.06,
+        0.02,
         "Aligned hits as a share of the smaller landmark set needed for a prompt match.",
+    ),
+    Setting(
+        "audio.match_min_coverage",
+        0.4,
+        "Share of a stored prompt's duration the aligned landmark hits must span to match.",
     ),
     Setting("audio.refs_per_prompt", 3, "Fingerprint references kept per prompt (robustness)."),
     # --- complaints -------------------------------------------------------

@@ -49,12 +49,14 @@ class Pseudonymizer:
         configured = str(store.config.get("pseudonym_key"))
         if configured:
             return cls(configured.encode())
-        store.sql("CREATE TABLE IF NOT EXISTS secrets (name VARCHAR PRIMARY KEY, value VARCHAR)")
+        store.sql(
+            "CREATE TABLE IF NOT EXISTS secrets (name VARCHAR PRIMARY KEY, value VARCHAR)"
+        ).fetchall()
         row = store.sql("SELECT value FROM secrets WHERE name = 'pseudonym_key'").fetchone()
         if row is None:
             value = secrets.token_hex(32)
             store.sql(
                 "INSERT INTO secrets VALUES ('pseudonym_key', ?) ON CONFLICT DO NOTHING", [value]
-            )
+            ).fetchall()
             row = store.sql("SELECT value FROM secrets WHERE name = 'pseudonym_key'").fetchone()
         return cls(str(row[0]).encode())
