@@ -43,45 +43,10 @@ class Stage:
         return fn
 
 
-def features_stage(store: Any, config: Config) -> dict[str, int]:
-    """Behavioural features for every configured window (hour, day, week)."""
-    from callradar.features import build_features
-
-    return build_features(store, windows=list(config.get("features.windows")), engine=None)
-
-
-def fit_stage(store: Any, config: Config) -> dict[str, Any]:
-    """Fit the scorer on day features and weak labels (never simulator truth)."""
-    from callradar.detect.pipeline import learn
-
-    return learn(store)
-
-
-def score_stage(store: Any, config: Config) -> dict[str, Any]:
-    """Score every number of every day window the current model has not scored yet, so
-    campaign linking sees the numbers of past days too."""
-    from callradar.detect.pipeline import current_model, score
-
-    _, model = current_model(store)
-    days = [
-        r[0]
-        for r in store.sql(
-            "SELECT DISTINCT win_start FROM caller_features WHERE win = 'day' "
-            "AND CAST(win_start AS DATE) NOT IN "
-            "(SELECT day FROM number_scores WHERE model = ?) ORDER BY 1",
-            [model],
-        ).fetchall()
-    ]
-    scored: dict[str, Any] = {}
-    for day in days:
-        scored[str(day)[:10]] = score(store, day=day)
-    return {"days": len(days), "numbers": sum(int(v.get("numbers", 0)) for v in scored.values())}
-
-
 STAGES: tuple[Stage, ...] = (
-    Stage("features", "callradar.pipeline:features_stage", "behavioural features per window"),
-    Stage("fit", "callradar.pipeline:fit_stage", "fit the scorer on weak labels"),
-    Stage("score", "callradar.pipeline:score_stage", "score every caller number, every day"),
+    Stage("features", "callradar.features:features_stage", "behavioural features per window"),
+    Stage("fit", "callradar.detect:fit_stage", "fit the scorer on weak labels"),
+    Stage("score", "callradar.detect:score_stage", "score every caller number, every day"),
     Stage("complaints", "callradar.complaints:analyse_stage", "analyse complaint texts"),
     Stage("campaigns", "callradar.campaigns:campaigns_stage", "link numbers into campaigns"),
     Stage("complaint_links", "callradar.complaints:link_stage", "link complaints to campaigns"),

@@ -12,8 +12,8 @@ Signals, each an edge between two suspect numbers:
   of the smaller callee set): a vendor gives each client its own slice of its
   target list and re-dials it from new numbers, so a shared slice is one
   campaign. Vendors sweeping in numeric order also meet the same citizens, so
-  the two prompts must agree (within 0.3 s) or, where one is not yet clear,
-  the two numbers must share a range;
+  the two numbers must also share a range (a reseller trunk is shared by
+  vendors), and their prompts, where both are clear, must agree within 0.3 s;
 * ``range+prompt``: both come from one 1000-number range (lines are resold in
   consecutive ranges; for mobiles, the allocation block) and their answered
   calls end at the same recorded-prompt length (``campaigns.range_prompt_tolerance_s``).
@@ -203,11 +203,10 @@ def link_campaigns(store: Any, config: Config | None = None) -> LinkResult:
         float(cfg.get("campaigns.callee_min_overlap")),
     ):
         px, py = prompt_of.get(x), prompt_of.get(y)
-        if px is not None and py is not None:
-            if abs(px - py) > 0.3:
-                continue
-        elif info[x][4] != info[y][4]:  # without both prompts, only within one range
+        if px is not None and py is not None and abs(px - py) > 0.3:
             continue
+        if info[x][4] != info[y][4]:
+            continue  # two ranges: likely two vendors (reseller trunks are shared too)
         uf.union(x, y)
         linked_by[x].add("callees")
         linked_by[y].add("callees")

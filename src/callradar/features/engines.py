@@ -1,0 +1,154 @@
+"""Engines that run the feature steps of :mod:`callradar.features.sql`.
+
+* ``duckdb``: the steps run as they are in the store, each materialized as a
+  temporary table (or view), outputs appended to the store's feature tables.
+* ``spark``: ``calls`` and ``numbers`` are exported to Parquet, the same steps
+  are transpiled by SQLGlot from DuckDB's dialect to Spark SQL and run by a
+  Spark session (master from ``features.spark_master``); the outputs come back
+  through Parquet into the same store tables.
+"""
+
+from __future__ import annotations
+
+import functools
+import shutil
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from callradar.errors import CallradarError, NotReadyError
+from callradar.features.sql import OUTPUTS, VIEWS, Step
+from callradar.registry import Registry
+
+if TYPE_CHECKING:
+    from callradar.store import Store
+
+#: One window's work: (window name, steps, delete predicate params).
+Job = tuple[str, list[Step], str | None]
+Runner = Callable[["Store", list[Job], Callable[[str], None]], dict[str, int]]
+
+ENGINES: Registry[Runner] = Registry("feature engine")
+
+
+def _replace_outputs(
+    store: Store, win: str, since: str | None, source: Callable[[str], str]
+) -> dict[str, int]:
+    """Delete the window's old rows from each output table and insert the new ones."""
+    counts: dict[str, int] = {}
+    with store.transaction() as con:
+        for step, table in OUTPUTS.items():
+            if since:
+                con.execute(
+                    f"DELETE FROM {table} WHERE win = ? AND win_start >= CAST(? AS TIMESTAMPTZ)",
+                    [win, since],
+                )
+            else:
+                con.execute(f"DELETE FROM {table} WHERE win = ?", [win])
+            sql = f"INSERT INTO {table} BY NAME SELECT * FROM {source(step)}"
+            n = con.execute(sql).fetchall()[0][0]
+            counts[table] = counts.get(table, 0) + int(n)
+    return counts
+
+
+@ENGINES.register("duckdb")
+def run_duckdb(store: Store, jobs: list[Job], progress: Callable[[str], None]) -> dict[str, int]:
+    totals: dict[str, int] = {}
+    for win, step_list, since in jobs:
+        made: list[tuple[str, str]] = []
+        try:
+            for step in step_list:
+                progress(f"{win}: {step.name}")
+                kind = "VIEW" if step.name in VIEWS else "TABLE"
+                store.sql(f"CREATE OR REPLACE TEMP {kind} {step.name} AS {step.sql}")
+                made.append((kind, step.name))
+            for table, n in _replace_outputs(store, win, since, lambda s: s).items():
+                totals[table] = totals.get(table, 0) + n
+        finally:
+            for kind, name in reversed(made):
+                store.sql(f"DROP {kind} IF EXISTS temp.{name}")
+    return totals
+
+
+@functools.lru_cache(maxsize=512)
+def to_spark(sql: str) -> str:
+    """One step's DuckDB SQL as Spark SQL (SQLGlot)."""
+    import sqlglot
+
+    return sqlglot.transpile(sql, read="duckdb", write="spark")[0]
+
+
+def spark_session(master: str, timezone: str, driver_memory: str, partitions: int) -> Any:
+    """A Spark session for feature work (the caller stops it)."""
+    try:
+        from pyspark.sql import SparkSession
+    except ImportError as exc:  # pragma: no cover - pyspark is a locked dependency
+        raise NotReadyError("the spark engine needs pyspark: uv sync --extra spark") from exc
+    return (
+        SparkSession.builder.master(master)
+        .appName("callradar-features")
+        .config("spark.sql.session.timeZone", timezone)
+        .config("spark.driver.memory", driver_memory)
+        .config("spark.sql.shuffle.partitions", str(partitions))
+        .config("spark.sql.parquet.outputTimestampType", "TIMESTAMP_MICROS")
+        .config("spark.sql.ansi.enabled", "false")
+        .config("spark.ui.enabled", "false")
+        .config("spark.ui.showConsoleProgress", "false")
+        .getOrCreate()
+    )
+
+
+@ENGINES.register("spark")
+def run_spark(store: Store, jobs: list[Job], progress: Callable[[str], None]) -> dict[str, int]:
+    cfg = store.config
+    work = Path(tempfile.mkdtemp(prefix="callradar-spark-"))
+    spark = None
+    totals: dict[str, int] = {}
+    try:
+        progress("export to parquet")
+        inputs = {
+            "calls": "SELECT call_id, start_time, caller, callee, trunk, ring_seconds, answered, "
+            "talk_seconds, end_reason FROM calls",
+            "numbers": "SELECT number, kind, block FROM numbers",
+        }
+        for name, query in inputs.items():
+            store.sql(f"COPY ({query}) TO '{work / name}.parquet' (FORMAT parquet)")
+        progress("start spark")
+        spark = spark_session(
+            str(cfg.get("features.spark_master")),
+            str(cfg.get("timezone")),
+            str(cfg.get("features.spark_driver_memory")),
+            int(cfg.get("features.spark_partitions")),
+        )
+        for name in inputs:
+            spark.read.parquet(str(work / f"{name}.parquet")).createOrReplaceTempView(name)
+        for win, step_list, since in jobs:
+            cached = []
+            for step in step_list:
+                progress(f"{win}: {step.name} (spark)")
+                try:
+                    df = spark.sql(to_spark(step.sql))
+                except Exception as exc:  # Spark's analysis errors are not CallradarErrors
+                    raise CallradarError(
+                        f"spark could not run feature step {step.name}: {exc}", step=step.name
+                    ) from exc
+                if step.name not in VIEWS and step.name not in OUTPUTS:
+                    df = df.persist()
+                    cached.append(df)
+                df.createOrReplaceTempView(step.name)
+            for step in OUTPUTS:
+                progress(f"{win}: write {step} (spark)")
+                spark.table(step).write.mode("overwrite").parquet(str(work / win / step))
+            for df in cached:
+                df.unpersist()
+
+            def source(step: str, w: str = win) -> str:
+                return f"read_parquet('{work / w / step}/*.parquet')"
+
+            for table, n in _replace_outputs(store, win, since, source).items():
+                totals[table] = totals.get(table, 0) + n
+    finally:
+        if spark is not None:
+            spark.stop()
+        shutil.rmtree(work, ignore_errors=True)
+    return totals

@@ -1,0 +1,404 @@
+"""The ONE definition of the behavioural features, as DuckDB SQL.
+
+Every feature is defined here once, as a list of named SQL steps in DuckDB's
+dialect. :mod:`callradar.features.engines` runs the steps on DuckDB as they
+are, or transpiles them with SQLGlot to Spark SQL; nothing is written twice.
+
+Inputs (tables or views of the running engine):
+
+* ``calls``   - the call records (ingest's ``calls`` table, or a Parquet export of it);
+* ``numbers`` - the numbering-plan classification (``number, kind, block``).
+
+Each step is a ``SELECT``; the engine materializes it under the step's name
+so later steps can read it. The last three steps are the outputs
+``caller_features``, ``trunk_features`` and ``block_features``. Portability
+rules followed here: no decimal literals (Spark reads ``1.0`` as DECIMAL), no
+``epoch()`` (transpiles to whole seconds), explicit ``GROUP BY`` lists, and
+every ordering made total (``ORDER BY start_time, call_id``) so both engines
+see the same sequence.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+WINDOWS: dict[str, str] = {
+    # window name -> date_trunc unit (lengths in _LENGTH)
+    "hour": "hour",
+    "day": "day",
+    "week": "week",
+}
+_LENGTH = {"hour": "INTERVAL 1 HOUR", "day": "INTERVAL 1 DAY", "week": "INTERVAL 7 DAY"}
+
+#: Kind values of ``numbers.kind`` counted as each number type.
+KIND_GROUPS: dict[str, tuple[str, ...]] = {
+    "kind_landline": ("landline", "fixed_line", "fixed"),
+    "kind_virtual": ("virtual", "virtual_mobile", "mvno"),
+    "kind_mobile": ("mobile",),
+}
+
+
+@dataclass(frozen=True)
+class Step:
+    name: str
+    sql: str
+
+
+# Aggregates shared by the caller, trunk and block levels. ``{key}`` is the
+# grouping column of ``f_base``.
+_COMMON_AGG = """
+    count(*) AS attempts,
+    count(DISTINCT callee) AS distinct_callees,
+    {extra}
+    sum(CASE WHEN answered THEN 1 ELSE 0 END) AS answered_calls,
+    avg(CASE WHEN answered THEN 1 ELSE 0 END) AS answer_rate,
+    avg(CASE WHEN answered THEN talk_seconds END) AS talk_mean,
+    avg(CASE WHEN answered AND talk_seconds >= {long_talk} THEN 1
+             WHEN answered THEN 0 END) AS long_talk_share,
+    avg(CASE WHEN answered AND talk_seconds < {short_talk} AND end_reason = 'callee_hangup' THEN 1
+             WHEN answered THEN 0 END) AS short_refusal_share,
+    avg(CASE WHEN answered AND end_reason = 'caller_hangup' THEN 1
+             WHEN answered THEN 0 END) AS caller_hangup_share,
+    avg(CASE WHEN NOT answered THEN ring_seconds END) AS ring_unanswered_mean,
+    stddev_samp(CASE WHEN NOT answered THEN ring_seconds END)
+        / nullif(avg(CASE WHEN NOT answered THEN ring_seconds END), 0) AS ring_unanswered_cv,
+    (max(t) - min(t)) / 3600 AS active_span_hours
+"""
+
+
+def steps(
+    win: str,
+    *,
+    since: str | None = None,
+    long_talk: float = 60.0,
+    short_talk: float = 6.0,
+    bin_seconds: float = 2.0,
+    min_sequence_calls: int = 5,
+) -> list[Step]:
+    """The feature steps for one window (``hour``, ``day`` or ``week``).
+
+    ``since`` is an ISO timestamp with offset, already truncated to the window
+    start: only windows starting at or after it are computed (the history
+    before it still counts for first-seen age, activity and reciprocity).
+    """
+    unit = WINDOWS[win]
+    length = _LENGTH[win]
+    where = f"WHERE c.start_time >= TIMESTAMPTZ '{since}'" if since else ""
+    fmt = {
+        "long_talk": _num(long_talk),
+        "short_talk": _num(short_talk),
+        "bin": _num(bin_seconds),
+    }
+    kind_cols = ",\n        ".join(
+        f"CASE WHEN n.kind IS NULL THEN NULL WHEN n.kind IN ({_in(vals)}) THEN 1 ELSE 0 END"
+        f" AS {col}"
+        for col, vals in KIND_GROUPS.items()
+    )
+    common = _COMMON_AGG.format(**fmt, extra="")
+    common_group = _COMMON_AGG.format(**fmt, extra="count(DISTINCT caller) AS distinct_callers,")
+
+    busy = int(min_sequence_calls)
+    out = [
+        Step(
+            "f_base",
+            f"""
+    SELECT c.call_id, c.caller, c.callee, c.trunk, c.answered, c.talk_seconds,
+           c.ring_seconds, c.end_reason, c.start_time,
+           date_trunc('{unit}', c.start_time) AS win_start,
+           date_diff('millisecond', TIMESTAMPTZ '1970-01-01 00:00:00+00', c.start_time) / 1000
+               AS t,
+           coalesce(n.block, '') AS block
+    FROM calls c
+    LEFT JOIN numbers n ON n.number = c.caller
+    {where}
+    """,
+        ),
+        Step(
+            "f_counts",
+            """
+    SELECT caller, win_start, count(*) AS n FROM f_base GROUP BY caller, win_start
+    """,
+        ),
+        # "busy" callers: enough calls in the window for sequence, mode, overlap and
+        # reciprocity features (NULL for the others)
+        Step(
+            "f_busy_w",
+            f"""
+    SELECT caller, win_start FROM f_counts WHERE n >= {busy}
+    """,
+        ),
+        Step(
+            "f_busy",
+            """
+    SELECT caller AS number FROM f_busy_w GROUP BY caller
+    """,
+        ),
+        Step(
+            "f_hot",
+            """
+    SELECT b.* FROM f_base b
+    JOIN f_busy_w w ON w.caller = b.caller AND w.win_start = b.win_start
+    """,
+        ),
+        Step(
+            "f_seq",
+            """
+    SELECT caller, win_start, trunk, block,
+           CASE WHEN prev_callee IS NULL THEN NULL
+                WHEN callee > prev_callee THEN 1 ELSE 0 END AS asc_flag,
+           t - prev_t AS gap
+    FROM (
+        SELECT h.caller, h.win_start, h.trunk, h.block, h.callee, h.t,
+               lag(h.callee) OVER (PARTITION BY h.caller, h.win_start
+                                   ORDER BY h.start_time, h.call_id) AS prev_callee,
+               lag(h.t) OVER (PARTITION BY h.caller, h.win_start
+                              ORDER BY h.start_time, h.call_id) AS prev_t
+        FROM f_hot h
+    ) s
+    """,
+        ),
+        # days with calls and first call of each caller, over all history
+        Step(
+            "f_days",
+            """
+    SELECT caller AS number, date_trunc('day', start_time) AS d, min(start_time) AS first_t
+    FROM calls GROUP BY caller, date_trunc('day', start_time)
+    """,
+        ),
+        Step(
+            "f_first",
+            """
+    SELECT number, min(first_t) AS first_seen FROM f_days GROUP BY number
+    """,
+        ),
+        # first call per directed pair touching a busy number, over all history
+        Step(
+            "f_pairs",
+            """
+    SELECT a, b, min(first_t) AS first_t FROM (
+        SELECT c.caller AS a, c.callee AS b, c.start_time AS first_t
+        FROM calls c JOIN f_busy k ON k.number = c.caller
+        UNION ALL
+        SELECT c.caller AS a, c.callee AS b, c.start_time AS first_t
+        FROM calls c JOIN f_busy k ON k.number = c.callee
+    ) p GROUP BY a, b
+    """,
+        ),
+        Step(
+            "f_caller_callees",
+            """
+    SELECT caller, win_start, callee FROM f_hot GROUP BY caller, win_start, callee
+    """,
+        ),
+        Step(
+            "f_recip",
+            f"""
+    SELECT cc.caller, cc.win_start,
+           avg(CASE WHEN back.first_t < cc.win_start + {length} THEN 1 ELSE 0 END)
+               AS callback_share,
+           avg(CASE WHEN fwd.first_t < cc.win_start OR back.first_t < cc.win_start THEN 1
+                    ELSE 0 END) AS prior_contact_share
+    FROM f_caller_callees cc
+    LEFT JOIN f_pairs back ON back.a = cc.callee AND back.b = cc.caller
+    LEFT JOIN f_pairs fwd ON fwd.a = cc.caller AND fwd.b = cc.callee
+    GROUP BY cc.caller, cc.win_start
+    """,
+        ),
+        # callee overlap: of a busy caller's (trunk, callee) pairs in the window, the
+        # share whose callee was also called by another number on the same trunk
+        # (the trunk's calls to that callee outnumber the caller's own)
+        Step(
+            "f_tcc",
+            """
+    SELECT caller, trunk, win_start, callee, count(*) AS own
+    FROM f_hot GROUP BY caller, trunk, win_start, callee
+    """,
+        ),
+        Step(
+            "f_tc",
+            """
+    SELECT b.trunk, b.win_start, b.callee, count(*) AS total
+    FROM f_base b
+    JOIN (SELECT trunk, win_start, callee FROM f_tcc GROUP BY trunk, win_start, callee) k
+      ON k.trunk = b.trunk AND k.win_start = b.win_start AND k.callee = b.callee
+    GROUP BY b.trunk, b.win_start, b.callee
+    """,
+        ),
+        Step(
+            "f_overlap",
+            """
+    SELECT x.caller, x.win_start,
+           avg(CASE WHEN tc.total > x.own THEN 1 ELSE 0 END) AS callee_overlap_share
+    FROM f_tcc x
+    JOIN f_tc tc ON tc.trunk = x.trunk AND tc.win_start = x.win_start AND tc.callee = x.callee
+    GROUP BY x.caller, x.win_start
+    """,
+        ),
+        Step(
+            "f_active",
+            f"""
+    SELECT k.caller, k.win_start, count(*) AS active_days
+    FROM f_counts k
+    JOIN f_days d ON d.number = k.caller AND d.d < k.win_start + {length}
+    GROUP BY k.caller, k.win_start
+    """,
+        ),
+    ]
+    out += _level_steps("caller", "caller", common, fmt["bin"])
+    out += _level_steps("trunk", "trunk", common_group, fmt["bin"])
+    out += _level_steps("block", "block", common_group, fmt["bin"])
+    out += _output_steps(win, length, kind_cols, fmt["bin"])
+    return out
+
+
+def _level_steps(level: str, key: str, common: str, bin_s: str) -> list[Step]:
+    """Aggregates, sequence aggregates and the talk/ring modes for one grouping level."""
+    filt = "" if level == "caller" else f"WHERE {key} <> ''"
+    return [
+        Step(
+            f"f_{level}_agg",
+            f"""
+    SELECT {key} AS key, win_start, {common}
+    FROM f_base {filt}
+    GROUP BY {key}, win_start
+    """,
+        ),
+        Step(
+            f"f_{level}_seqagg",
+            f"""
+    SELECT {key} AS key, win_start,
+           avg(asc_flag) AS ascending_share,
+           avg(gap) AS gap_mean,
+           stddev_samp(gap) / nullif(avg(gap), 0) AS gap_cv
+    FROM f_seq {filt}
+    GROUP BY {key}, win_start
+    """,
+        ),
+        # modal 2-second bin of talk time (answered) and of ring time (unanswered),
+        # over the calls of busy callers
+        Step(
+            f"f_{level}_mode",
+            f"""
+    SELECT key, win_start, answered, bin, n, tot FROM (
+        SELECT key, win_start, answered, bin, n,
+               sum(n) OVER (PARTITION BY key, win_start, answered) AS tot,
+               row_number() OVER (PARTITION BY key, win_start, answered
+                                  ORDER BY n DESC, bin) AS rk
+        FROM (
+            SELECT {key} AS key, win_start, answered,
+                   CAST(floor(CASE WHEN answered THEN talk_seconds ELSE ring_seconds END
+                              / {bin_s}) AS BIGINT) AS bin,
+                   count(*) AS n
+            FROM f_hot {filt}
+            GROUP BY {key}, win_start, answered,
+                     CAST(floor(CASE WHEN answered THEN talk_seconds ELSE ring_seconds END
+                                / {bin_s}) AS BIGINT)
+        ) g
+    ) r WHERE rk = 1
+    """,
+        ),
+    ]
+
+
+def _mode_cols(bin_s: str) -> str:
+    return f"""
+           mt.bin * {bin_s} + {bin_s} / 2 AS modal_talk_seconds,
+           CAST(mt.n AS DOUBLE) / mt.tot AS modal_talk_share,
+           mr.bin * {bin_s} + {bin_s} / 2 AS modal_ring_seconds,
+           CAST(mr.n AS DOUBLE) / mr.tot AS modal_ring_share"""
+
+
+_AGG_COLS = """
+           a.attempts, a.distinct_callees,
+           CAST(a.distinct_callees AS DOUBLE) / a.attempts AS distinct_callee_ratio,
+           a.answered_calls, a.answer_rate, a.talk_mean, a.long_talk_share,
+           a.short_refusal_share, a.caller_hangup_share, a.ring_unanswered_mean,
+           a.ring_unanswered_cv, q.ascending_share, q.gap_mean, q.gap_cv, a.active_span_hours"""
+
+
+def _output_steps(win: str, length: str, kind_cols: str, bin_s: str) -> list[Step]:
+    mode_join = """
+    LEFT JOIN f_{lvl}_seqagg q ON q.key = a.key AND q.win_start = a.win_start
+    LEFT JOIN f_{lvl}_mode mt ON mt.key = a.key AND mt.win_start = a.win_start AND mt.answered
+    LEFT JOIN f_{lvl}_mode mr ON mr.key = a.key AND mr.win_start = a.win_start
+                              AND NOT mr.answered"""
+    new_callers = """
+    LEFT JOIN (
+        SELECT s.key, s.win_start,
+               avg(CASE WHEN f.first_seen >= s.win_start THEN 1 ELSE 0 END) AS new_caller_share,
+               avg(CASE WHEN n.kind IN ({virt}) THEN 1 ELSE 0 END) AS virtual_caller_share
+        FROM (SELECT {key} AS key, win_start, caller FROM f_base WHERE {key} <> ''
+              GROUP BY {key}, win_start, caller) s
+        JOIN f_first f ON f.number = s.caller
+        LEFT JOIN numbers n ON n.number = s.caller
+        GROUP BY s.key, s.win_start
+    ) nc ON nc.key = a.key AND nc.win_start = a.win_start"""
+    virt = _in(KIND_GROUPS["kind_virtual"])
+    group_cols = f"""{_AGG_COLS},
+           a.distinct_callers,
+           CAST(a.attempts AS DOUBLE) / a.distinct_callers AS calls_per_caller,
+           {_mode_cols(bin_s)},
+           nc.new_caller_share, nc.virtual_caller_share"""
+    steps_out = [
+        Step(
+            "o_caller_features",
+            f"""
+    SELECT a.key AS number, '{win}' AS win, a.win_start, {_AGG_COLS},
+           {_mode_cols(bin_s)},
+           r.callback_share, r.prior_contact_share,
+           o.callee_overlap_share,
+           (date_diff('millisecond', f.first_seen, a.win_start + {length}) / 1000) / 86400
+               AS age_days,
+           ac.active_days,
+           coalesce(n.kind, '') AS kind,
+        {kind_cols}
+    FROM f_caller_agg a
+    {mode_join.format(lvl="caller")}
+    LEFT JOIN f_recip r ON r.caller = a.key AND r.win_start = a.win_start
+    LEFT JOIN f_overlap o ON o.caller = a.key AND o.win_start = a.win_start
+    LEFT JOIN f_first f ON f.number = a.key
+    LEFT JOIN f_active ac ON ac.caller = a.key AND ac.win_start = a.win_start
+    LEFT JOIN numbers n ON n.number = a.key
+    """,
+        ),
+        Step(
+            "o_trunk_features",
+            f"""
+    SELECT a.key AS trunk, '{win}' AS win, a.win_start, {group_cols}
+    FROM f_trunk_agg a
+    {mode_join.format(lvl="trunk")}
+    {new_callers.format(key="trunk", virt=virt)}
+    """,
+        ),
+        Step(
+            "o_block_features",
+            f"""
+    SELECT a.key AS block, '{win}' AS win, a.win_start, {group_cols}
+    FROM f_block_agg a
+    {mode_join.format(lvl="block")}
+    {new_callers.format(key="block", virt=virt)}
+    """,
+        ),
+    ]
+    return steps_out
+
+
+#: output step -> store table
+OUTPUTS: dict[str, str] = {
+    "o_caller_features": "caller_features",
+    "o_trunk_features": "trunk_features",
+    "o_block_features": "block_features",
+}
+#: steps used once, kept as views (not materialized)
+VIEWS: frozenset[str] = frozenset({"f_caller_callees"})
+
+
+def _num(x: float) -> str:
+    """A numeric literal both dialects read as an integer or a double (never DECIMAL)."""
+    if float(x).is_integer():
+        return str(int(x))
+    return f"CAST('{float(x)!r}' AS DOUBLE)"
+
+
+def _in(values: tuple[str, ...]) -> str:
+    return ", ".join("'" + v.replace("'", "''") + "'" for v in values)
