@@ -77,4 +77,25 @@ MIGRATIONS: list[tuple[str, str]] = [
         );
         """,
     ),
+    (
+        # numbers gets area_code (fixed lines: "21" for Shanghai) beside the geocoded
+        # area name, and loses its PRIMARY KEY: the ART index made inserting millions of
+        # new numbers per file the slowest step of ingest. Ingest adds only numbers not
+        # yet present (anti-join), so a number still has one row.
+        "ingest_0002_numbers_area_code",
+        """
+        CREATE TABLE numbers_v2 (
+            number    VARCHAR NOT NULL,
+            kind      VARCHAR NOT NULL,
+            carrier   VARCHAR NOT NULL DEFAULT '',
+            area      VARCHAR NOT NULL DEFAULT '',
+            block     VARCHAR NOT NULL DEFAULT '',
+            area_code VARCHAR NOT NULL DEFAULT ''
+        );
+        INSERT INTO numbers_v2 (number, kind, carrier, area, block)
+            SELECT number, kind, carrier, area, block FROM numbers;
+        DROP TABLE numbers;
+        ALTER TABLE numbers_v2 RENAME TO numbers;
+        """,
+    ),
 ]

@@ -90,6 +90,7 @@ class NumberActivity:
     talks: list[float] = field(default_factory=list)
     prompt: float | None = None
     callee_votes: dict[str, int] = field(default_factory=dict)
+    candidates: tuple[str, ...] = ()
 
 
 def range_key(number: str, kind: str, block: str) -> str:
@@ -252,12 +253,21 @@ class Engine:
                 reason += f" ({base})"
         else:
             score, campaign, reason = self._score_unknown(call, act)
-        refused = bool(campaign) and campaign in self.k.refused.get(callee, ())
-        if not refused and caller in self.k.refused_numbers.get(callee, ()):
-            refused = True
-        decision = self.policy.decide(score, refused=refused)
-        if refused:
-            reason += f"; callee refused {campaign or 'this number'} before"
+        refusals = self.k.refused.get(callee)
+        refused_what = ""
+        if refusals:
+            # the reported campaign, or any campaign the number may still turn out to be
+            # (its vendor's others, before the evidence tells them apart)
+            guess = self.provisional.get(caller, "")
+            for c in (campaign, guess, *act.candidates):
+                if c and c in refusals:
+                    refused_what = c
+                    break
+        if not refused_what and caller in self.k.refused_numbers.get(callee, ()):
+            refused_what = "this number"
+        decision = self.policy.decide(score, refused=bool(refused_what))
+        if refused_what:
+            reason += f"; callee refused {refused_what} before"
         return self._count(Verdict(decision, score, campaign, reason))
 
     # -- internals --------------------------------------------------------
@@ -378,6 +388,7 @@ class Engine:
             total = sum(trunk_dist.values())
             why.append(f"trunk {call.trunk} carries {len(trunk_dist)} campaign(s)")
             votes = {c: 0.5 * m / total for c, m in trunk_dist.items()}
+        act.candidates = tuple(votes)  # until the evidence singles one out
         confident = len(votes) == 1
         if act.callee_votes and votes:
             n = act.n_invites
@@ -408,7 +419,10 @@ class Engine:
                 return f"N-{rng or call.caller}-{prompt:.1f}", True, why
         if not votes:
             return "", False, why
-        return max(votes, key=lambda c: (votes[c], c)), confident, why
+        best = max(votes, key=lambda c: (votes[c], c))
+        if confident:
+            act.candidates = (best,)
+        return best, confident, why
 
     def _score_unknown(self, call: CallSetup, act: NumberActivity) -> tuple[float, str, str]:
         score = float(self.scorer.predict_proba_one(self.features(call, act)))
