@@ -144,6 +144,12 @@ SETTINGS: tuple[Setting, ...] = (
         "length counts as its recorded prompt (the spike) for linking.",
     ),
     Setting(
+        "campaigns.min_prompt_calls",
+        3,
+        "Answered calls that must end at one talk length before that length counts as a "
+        "number's recorded prompt.",
+    ),
+    Setting(
         "campaigns.callee_min_shared",
         5,
         "Two suspect numbers that dialled at least this many of the same citizens may be "

@@ -23,6 +23,8 @@ Signals, each an edge between two suspect numbers:
   of another's last call, with the same prompt, from the same range or main
   trunk: a campaign's numbers cut its day into consecutive slices
   (synchronized start and stop);
+* ``range+talk``: a number with too few answered calls for a clear prompt of its
+  own joins the one prompt group of its range that its answered calls end at;
 * ``prompt_id``: honeypot recordings heard the same recorded prompt (acoustic
   fingerprint, :mod:`callradar.audio`) from both.
 
@@ -106,7 +108,7 @@ _PROMPT_SQL = """
     )"""
 
 
-def _suspects(store: Any, min_score: float) -> list[tuple[Any, ...]]:
+def _suspects(store: Any, min_score: float, min_calls: int) -> list[tuple[Any, ...]]:
     """Per suspect: score, main trunk, block, range, prompt, its share, calls, activity span."""
     return store.sql(
         f"""
@@ -128,7 +130,7 @@ def _suspects(store: Any, min_score: float) -> list[tuple[Any, ...]]:
         SELECT s.number, s.score, coalesce(trunk.trunk, ''), coalesce(n.block, ''),
                CASE WHEN n.kind = 'fixed_line' THEN left(s.number, length(s.number) - 3)
                     ELSE coalesce(n.block, '') END,
-               CASE WHEN prompt.at_prompt >= 3 THEN prompt.prompt_seconds END,
+               CASE WHEN prompt.at_prompt >= ? THEN prompt.prompt_seconds END,
                coalesce(prompt.share, 0), coalesce(span.calls, 0),
                span.first_seen, span.last_seen
         FROM s
@@ -138,7 +140,7 @@ def _suspects(store: Any, min_score: float) -> list[tuple[Any, ...]]:
         LEFT JOIN numbers n USING (number)
         ORDER BY s.number
         """,
-        [min_score],
+        [min_score, min_calls],
     ).fetchall()
 
 
@@ -167,6 +169,47 @@ def _callee_pairs(
     ).fetchall()
 
 
+def _attach_sparse(
+    store: Any,
+    rows: list[tuple[Any, ...]],
+    by_range: dict[str, list[tuple[float, str]]],
+    prompt_of: dict[str, float],
+    min_score: float,
+    tol: float,
+    uf: _UnionFind,
+    linked_by: dict[str, set[str]],
+) -> None:
+    """A number with too few answered calls for a prompt of its own joins the one prompt
+    group of its range that most of its answered calls end at (``range+talk``)."""
+    sparse = {r[0]: r[4] for r in rows if r[0] not in prompt_of and r[4] in by_range}
+    if not sparse:
+        return
+    talks = store.sql(
+        """
+        WITH s AS (
+            SELECT number FROM number_scores GROUP BY number HAVING max(score) >= ?
+        )
+        SELECT c.caller, list(c.talk_seconds) FROM calls c SEMI JOIN s ON s.number = c.caller
+        WHERE c.answered AND c.talk_seconds >= 3 GROUP BY c.caller
+        """,
+        [min_score],
+    ).fetchall()
+    for number, values in talks:
+        rng = sparse.get(number)
+        if rng is None:
+            continue
+        hits: Counter[str] = Counter()
+        for t in values:
+            near = {uf.find(m) for p, m in by_range[rng] if abs(p - t) <= tol}
+            if len(near) == 1:
+                hits[near.pop()] += 1
+        if hits:
+            (root, n), *rest = hits.most_common()
+            if n >= 2 and (not rest or n > 2 * rest[0][1]):
+                uf.union(root, number)
+                linked_by[number].add("range+talk")
+
+
 def _chain(members: list[tuple[float, str]], tol: float, uf: _UnionFind) -> int:
     """Union numbers whose prompt lengths chain within ``tol``; returns unions made."""
     members.sort()
@@ -183,7 +226,7 @@ def link_campaigns(store: Any, config: Config | None = None) -> LinkResult:
     cfg = config or store.config
     min_score = float(cfg.get("campaigns.min_score"))
     min_prompt_share = float(cfg.get("campaigns.min_prompt_share"))
-    rows = _suspects(store, min_score)
+    rows = _suspects(store, min_score, int(cfg.get("campaigns.min_prompt_calls")))
     info = {r[0]: r for r in rows}
     uf = _UnionFind()
     linked_by: dict[str, set[str]] = defaultdict(set)
@@ -229,10 +272,11 @@ def link_campaigns(store: Any, config: Config | None = None) -> LinkResult:
                 uf.union(number, other)
                 linked_by[number].add("handover")
                 linked_by[other].add("handover")
-    for members in by_range.values():
-        if _chain(members, range_tol, uf):
-            for _, m in members:
+    for ranged in by_range.values():
+        if _chain(ranged, range_tol, uf):
+            for _, m in ranged:
                 linked_by[m].add("range+prompt")
+    _attach_sparse(store, rows, by_range, prompt_of, min_score, range_tol, uf, linked_by)
     # numbers heard playing the same recorded prompt (honeypot audio)
     groups: dict[tuple[str, Any], list[str]] = defaultdict(list)
     if _table_exists(store, "recordings"):

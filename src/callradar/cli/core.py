@@ -11,13 +11,13 @@ from rich.table import Table
 
 from callradar.cli import app
 from callradar.config import SETTINGS, Config
+from callradar.store import Store
 
 DbOption = typer.Option(None, "--db", help="DuckDB store (default: callradar.duckdb).")
 
 
-def open_store(db: Path | None, read_only: bool = False):  # type: ignore[no-untyped-def]
+def open_store(db: Path | None, read_only: bool = False) -> Store:
     """Open the store named by ``--db`` (or the ``db`` setting)."""
-    from callradar.store import Store
 
     return Store(db, Config(), read_only=read_only)
 
