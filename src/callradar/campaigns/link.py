@@ -13,7 +13,8 @@ Signals, each an edge between two suspect numbers:
   target list and re-dials it from new numbers, so a shared slice is one
   campaign. Vendors sweeping in numeric order also meet the same citizens, so
   the two numbers must also share a range (a reseller trunk is shared by
-  vendors), and their prompts, where both are clear, must agree within 0.3 s;
+  vendors), and their prompts, where both are clear, must agree (the range
+  tolerance below);
 * ``range+prompt``: both come from one 1000-number range (lines are resold in
   consecutive ranges; for mobiles, the allocation block) and their answered
   calls end at the same recorded-prompt length (``campaigns.range_prompt_tolerance_s``).
@@ -211,12 +212,28 @@ def _attach_sparse(
 
 
 def _chain(members: list[tuple[float, str]], tol: float, uf: _UnionFind) -> int:
-    """Union numbers whose prompt lengths chain within ``tol``; returns unions made."""
+    """Group numbers whose prompt lengths agree within ``tol``; returns unions made.
+
+    Agglomerative on the sorted prompts: the two neighbouring groups whose mean prompts
+    are closest merge first, while that distance is within ``tol``. Comparing group
+    means (not neighbours) keeps a chain of noisy estimates from bridging two
+    campaigns whose prompts differ by a few tenths of a second.
+    """
     members.sort()
+    # (sum of prompts, count, numbers) per group
+    groups: list[tuple[float, int, list[str]]] = [(p, 1, [n]) for p, n in members]
+    while len(groups) > 1:
+        means = [total / count for total, count, _ in groups]
+        gaps = [b - a for a, b in itertools.pairwise(means)]
+        i = min(range(len(gaps)), key=gaps.__getitem__)
+        if gaps[i] > tol:
+            break
+        (ta, ca, na), (tb, cb, nb) = groups[i], groups.pop(i + 1)
+        groups[i] = (ta + tb, ca + cb, na + nb)
     made = 0
-    for (pa, a), (pb, b) in itertools.pairwise(members):
-        if pb - pa <= tol:
-            uf.union(a, b)
+    for _, _, numbers in groups:
+        for other in numbers[1:]:
+            uf.union(numbers[0], other)
             made += 1
     return made
 
@@ -239,6 +256,7 @@ def link_campaigns(store: Any, config: Config | None = None) -> LinkResult:
     # numbers that re-dialled the same citizens: one campaign's target slice (each client
     # of a vendor gets its own slice), unless their prompts clearly differ
     prompt_of = {r[0]: r[5] for r in rows if r[5] is not None and r[6] >= min_prompt_share}
+    range_tol = float(cfg.get("campaigns.range_prompt_tolerance_s"))
     for x, y, _shared, _overlap in _callee_pairs(
         store,
         min_score,
@@ -246,14 +264,13 @@ def link_campaigns(store: Any, config: Config | None = None) -> LinkResult:
         float(cfg.get("campaigns.callee_min_overlap")),
     ):
         px, py = prompt_of.get(x), prompt_of.get(y)
-        if px is not None and py is not None and abs(px - py) > 0.3:
+        if px is not None and py is not None and abs(px - py) > range_tol:
             continue
         if info[x][4] != info[y][4]:
             continue  # two ranges: likely two vendors (reseller trunks are shared too)
         uf.union(x, y)
         linked_by[x].add("callees")
         linked_by[y].add("callees")
-    range_tol = float(cfg.get("campaigns.range_prompt_tolerance_s"))
     # hand-overs: a campaign's numbers cut its day into consecutive slices, so one
     # number starts dialling as the last one retires, with the same prompt
     gap = float(cfg.get("campaigns.handover_seconds"))
