@@ -52,3 +52,18 @@ def test_ids_stay_stable_when_new_numbers_join(store: Store) -> None:
     after = _members(store)
     assert new in after[a_id]
     assert result.new_campaigns == 0 and result.kept_ids == 2
+
+
+def test_prompt_groups_do_not_bridge_two_campaigns_through_noisy_estimates() -> None:
+    from callradar.campaigns.link import _chain, _UnionFind
+
+    # two campaigns of one vendor with prompts 12.05 s and 12.3 s; every neighbouring
+    # pair of estimates is within 0.15 s, so a plain chain would merge them all
+    prompts = [12.0, 12.05, 12.1, 12.2, 12.3, 12.35]
+    members = [(p, f"n{i}") for i, p in enumerate(prompts)]
+    uf = _UnionFind()
+    _chain(members, 0.15, uf)
+    groups: dict[str, set[str]] = {}
+    for _, n in members:
+        groups.setdefault(uf.find(n), set()).add(n)
+    assert sorted(map(sorted, groups.values())) == [["n0", "n1", "n2"], ["n3", "n4", "n5"]]

@@ -182,7 +182,7 @@ SETTINGS: tuple[Setting, ...] = (
     ),
     Setting(
         "protect.prompt_tolerance_s",
-        0.3,
+        0.2,
         "An answered call whose talk time is within this many seconds of a known campaign "
         "prompt length counts as prompt-like.",
     ),
