@@ -101,10 +101,11 @@ def range_key(number: str, kind: str, block: str) -> str:
     return block
 
 
-def _share(dist: dict[str, int] | None, seen: int) -> float:
-    if not dist or seen <= 0:
+def _share(dist: dict[str, int] | None, seen: int, own: int = 0) -> float:
+    """Share of the numbers (or calls) seen that belong to campaigns, ``own`` left out."""
+    if not dist or seen - own <= 0:
         return 0.0
-    return min(1.0, sum(dist.values()) / seen)
+    return min(1.0, max(0, sum(dist.values()) - own) / (seen - own))
 
 
 @dataclass(slots=True)
@@ -131,7 +132,8 @@ class Knowledge:
     # citizen -> campaigns that dialled them lately (a campaign re-dials its target slice)
     callee_campaigns: dict[str, tuple[str, ...]] = field(default_factory=dict)
     known_legit: set[str] = field(default_factory=set)
-    called_back: set[str] = field(default_factory=set)
+    # calls each caller number has received (history, then live): reciprocity
+    received: dict[str, int] = field(default_factory=dict)
     refused: dict[str, set[str]] = field(default_factory=dict)
     refused_numbers: dict[str, set[str]] = field(default_factory=dict)
 
@@ -263,6 +265,17 @@ class Engine:
                 if c and c in refusals:
                     refused_what = c
                     break
+            if not refused_what and score >= self.policy.label_threshold:
+                # a suspect number's range names its vendor's campaigns; a refusal of any
+                # of them counts (rotating numbers split campaigns before linking joins them)
+                k = self.k
+                block = k.block_of.get(caller, "")
+                rng = range_key(caller, k.kind_of.get(caller, ""), block)
+                for dist in (k.block_campaigns.get(block), k.range_campaigns.get(rng)):
+                    hit = next((c for c in dist or () if c in refusals), "")
+                    if hit:
+                        refused_what = hit
+                        break
         if not refused_what and caller in self.k.refused_numbers.get(callee, ()):
             refused_what = "this number"
         decision = self.policy.decide(score, refused=bool(refused_what))
@@ -312,9 +325,10 @@ class Engine:
         if act.last_callee >= 0 and value > act.last_callee:
             act.ascending += 1
         act.last_callee = value
-        # a call to a number is a sign that someone calls it back
-        if call.callee in self.activity or call.callee in self.k.number_score:
-            self.k.called_back.add(call.callee)
+        # a call to a number that itself calls: reciprocity
+        received = self.k.received
+        if call.callee in received or call.callee in self.activity:
+            received[call.callee] = received.get(call.callee, 0) + 1
         return act
 
     def _near_prompt(self, talk: float) -> bool:
@@ -333,12 +347,19 @@ class Engine:
         recent = len(act.recent)
         n = act.n_invites
         answered = act.answered
+        if kind == "mobile":
+            # a mobile block holds thousands of unrelated subscribers: no evidence
+            block_share = range_share = 0.0
+        else:
+            own = 1 if caller in self._live_campaign else 0  # leave the number itself out
+            block_share = _share(k.block_campaigns.get(block), k.block_seen.get(block, 0), own)
+            range_share = _share(k.range_campaigns.get(rng), k.range_seen.get(rng, 0), own)
         return [
             1.0 if kind == "fixed_line" else 0.0,
             1.0 if kind == "virtual" else 0.0,
             1.0 if kind == "mobile" else 0.0,
-            _share(k.block_campaigns.get(block), k.block_seen.get(block, 0)),
-            _share(k.range_campaigns.get(rng), k.range_seen.get(rng, 0)),
+            block_share,
+            range_share,
             _share(k.trunk_campaigns.get(call.trunk), trunk_seen),
             math.log1p(trunk_seen),
             math.log1p(recent),
@@ -351,7 +372,7 @@ class Engine:
             answered and act.long_talk / answered,
             math.log1p(act.ended),
             1.0 if caller in k.known_legit else 0.0,
-            1.0 if caller in k.called_back else 0.0,
+            min(1.0, k.received.get(caller, 0) / (act.n_invites + 1)),
         ]
 
     def assign(self, call: CallSetup, act: NumberActivity) -> tuple[str, bool, list[str]]:

@@ -41,7 +41,7 @@ ONLINE_FEATURES: tuple[str, ...] = (
     "long_talk_share",
     "ended_calls_log",
     "known_legit",
-    "called_back",
+    "received_ratio",
 )
 
 # Prior log-odds weights, used until the scorer is fitted on local history.
@@ -67,7 +67,7 @@ PRIOR_WEIGHTS: dict[str, float] = {
     "long_talk_share": -1.0,
     "ended_calls_log": 0.0,
     "known_legit": -4.0,
-    "called_back": -2.5,
+    "received_ratio": -3.0,
 }
 PRIOR_INTERCEPT = -5.0
 
@@ -79,7 +79,7 @@ FIXED_FEATURES: tuple[str, ...] = ("known_legit",)
 class OnlineScorer(BaseEstimator, ClassifierMixin):
     """Logistic scorer over :data:`ONLINE_FEATURES`."""
 
-    def __init__(self, C: float = 1.0, class_weight: str | None = "balanced", max_iter: int = 500):
+    def __init__(self, C: float = 0.1, class_weight: str | None = None, max_iter: int = 500):
         self.C = C
         self.class_weight = class_weight
         self.max_iter = max_iter

@@ -15,6 +15,24 @@ def _pairs(store: Any, sql: str) -> list[tuple[Any, ...]]:
     return store.sql(sql).fetchall()
 
 
+def received_calls(store: Any, before_days: int | None = None) -> list[tuple[Any, ...]]:
+    """Calls received by each number that also places calls (reciprocity); with
+    ``before_days``, only calls older than that many days before the newest call."""
+    cutoff = ""
+    if before_days is not None:
+        cutoff = (
+            f"WHERE start_time <= (SELECT max(start_time) FROM calls) - INTERVAL {before_days} DAY"
+        )
+    return _pairs(
+        store,
+        f"""
+        WITH c AS (SELECT caller, callee FROM calls {cutoff})
+        SELECT callee, count(*) FROM c
+        WHERE callee IN (SELECT DISTINCT caller FROM c) GROUP BY callee
+        """,
+    )
+
+
 def load_knowledge(store: Any, config: Config | None = None) -> Knowledge:
     k = Knowledge()
     k.registry = dict(
@@ -91,14 +109,7 @@ def load_knowledge(store: Any, config: Config | None = None) -> Knowledge:
             "HAVING max(score) < 0.1 AND count(*) >= 1",
         )
     }
-    k.called_back = {
-        r[0]
-        for r in _pairs(
-            store,
-            "SELECT DISTINCT c.callee FROM calls c "
-            "WHERE c.callee IN (SELECT DISTINCT caller FROM calls)",
-        )
-    }
+    k.received = dict(received_calls(store))
     for callee, caller in _pairs(
         store,
         """

@@ -24,7 +24,7 @@ from callradar.config import Config
 from callradar.protect.engine import CallSetup, Engine, range_key
 from callradar.protect.online import ONLINE_FEATURES, OnlineScorer
 from callradar.protect.replay import epoch_seconds
-from callradar.protect.state import load_knowledge, save_scorer
+from callradar.protect.state import load_knowledge, received_calls, save_scorer
 
 
 def training_rows(store: Any, config: Config) -> tuple[np.ndarray, np.ndarray]:
@@ -32,6 +32,9 @@ def training_rows(store: Any, config: Config) -> tuple[np.ndarray, np.ndarray]:
     max_rows = int(config.get("protect.train_max_calls"))
     block_t = float(config.get("protect.block_threshold"))
     k = load_knowledge(store, config)
+    # reciprocity as the call path would know it at the window's start: calls received
+    # *before* it (the knowledge holds all history, which would leak the answer)
+    k.received = dict(received_calls(store, before_days=days))
     engine = Engine(knowledge=k, config=config, learn_live=False)
     calls = store.arrow(
         f"""
@@ -74,7 +77,8 @@ def training_rows(store: Any, config: Config) -> tuple[np.ndarray, np.ndarray]:
             block = k.block_of.get(caller, "")
             rng = range_key(caller, k.kind_of.get(caller, ""), block)
             for idx, seen in ((bi, k.block_seen.get(block, 0)), (ri, k.range_seen.get(rng, 0))):
-                x[idx] = (x[idx] * seen - 1) / (seen - 1) if seen > 1 else 0.0
+                if x[idx] > 0:
+                    x[idx] = max(0.0, (x[idx] * seen - 1) / (seen - 1)) if seen > 1 else 0.0
         X.append(x)
         y.append(1 if s >= block_t else 0)
     return np.asarray(X, dtype=float), np.asarray(y, dtype=int)
