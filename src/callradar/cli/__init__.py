@@ -24,6 +24,7 @@ from callradar.cli import (  # noqa: E402
     audio,
     core,
     detect,
+    evaluate,
     evidence,
     ingest,
     protect,
@@ -32,7 +33,7 @@ from callradar.cli import (  # noqa: E402
 )
 
 __all__ = ["app", "main"]
-_ = (audio, core, detect, evidence, ingest, protect, serve, simulate)
+_ = (audio, core, detect, evaluate, evidence, ingest, protect, serve, simulate)
 
 
 def main(argv: list[str] | None = None) -> None:
