@@ -1,0 +1,7 @@
+"""``python -m callradar`` runs the command-line interface."""
+
+from __future__ import annotations
+
+from callradar.cli import main
+
+main()
