@@ -28,7 +28,7 @@ class DemoResult:
     replay_day: str
     replay: Any
     evaluation: Any
-    report_dir: Path | None = None
+    report_dir: Path
     timings: dict[str, float] = field(default_factory=dict)
 
 
@@ -115,15 +115,11 @@ def run_demo(
     evaluation = evaluate(
         sorted(sim.glob("truth-*.*")), decisions, sorted(sim.glob("refusals-*.*"))
     )
-    report_dir = None
-    try:
-        from callradar.evidence import write_report
-    except ImportError:
-        write_report = None
-    if write_report is not None:
-        report_dir = out / "report"
-        with Store(db, cfg) as store:
-            write_report(store, report_dir)
+    from callradar.evidence import write_report
+
+    report_dir = out / "report"
+    with Store(db, cfg) as store:
+        write_report(store, report_dir)
     return DemoResult(
         out=out,
         db=db,

@@ -138,5 +138,4 @@ def demo(
         f"(block {d['block']:,}, label {d['label']:,}, allow {d['allow']:,})"
     )
     err.print(f"store: {result.db}   decisions: {result.decisions}")
-    if result.report_dir is not None:
-        err.print(f"dossiers: {result.report_dir / 'index.html'}")
+    err.print(f"dossiers: {result.report_dir / 'index.html'}")

@@ -87,16 +87,17 @@ def feature_steps(
     """The SQL steps for one window, with the tunables from the store's config."""
     if win not in _sql.WINDOWS:
         raise did_you_mean(win, list(_sql.WINDOWS), "feature window")
-    kw: dict[str, float] = {}
-    if store is not None:
-        cfg = store.config
-        kw = {
-            "long_talk": float(cfg.get("features.long_talk_seconds")),
-            "short_talk": float(cfg.get("features.short_talk_seconds")),
-            "bin_seconds": float(cfg.get("features.bin_seconds")),
-            "min_sequence_calls": int(cfg.get("features.min_sequence_calls")),
-        }
-    return _sql.steps(win, since=since, **kw)
+    if store is None:
+        return _sql.steps(win, since=since)
+    cfg = store.config
+    return _sql.steps(
+        win,
+        since=since,
+        long_talk=float(cfg.get("features.long_talk_seconds")),
+        short_talk=float(cfg.get("features.short_talk_seconds")),
+        bin_seconds=float(cfg.get("features.bin_seconds")),
+        min_sequence_calls=int(cfg.get("features.min_sequence_calls")),
+    )
 
 
 def _window_since(store: Store, win: str, since: str | datetime | None) -> str | None:

@@ -136,9 +136,9 @@ def run_spark(store: Store, jobs: list[Job], progress: Callable[[str], None]) ->
                     df = df.persist()
                     cached.append(df)
                 df.createOrReplaceTempView(step.name)
-            for step in OUTPUTS:
-                progress(f"{win}: write {step} (spark)")
-                spark.table(step).write.mode("overwrite").parquet(str(work / win / step))
+            for output in OUTPUTS:
+                progress(f"{win}: write {output} (spark)")
+                spark.table(output).write.mode("overwrite").parquet(str(work / win / output))
             for df in cached:
                 df.unpersist()
 

@@ -206,10 +206,7 @@ def _complaint_events(scratch: Any) -> list[tuple[float, str, list[str], bool]]:
         "ORDER BY received_time"
     )
     times = epoch_seconds(rows.column("received_time")).tolist()
-    try:
-        from callradar.complaints import extract
-    except ImportError:  # complaint analysis not installed: reported numbers only
-        extract = None
+    from callradar.complaints import extract
     out = []
     for t, who, reported, text in zip(
         times,
@@ -220,10 +217,9 @@ def _complaint_events(scratch: Any) -> list[tuple[float, str, list[str], bool]]:
     ):
         numbers = list(reported or [])
         refused_before = False
-        if extract is not None:
-            facts = extract(text)
-            numbers += [n for n in facts.numbers if n not in numbers]
-            refused_before = bool(facts.refused_before)
+        facts = extract(text)
+        numbers += [n for n in facts.numbers if n not in numbers]
+        refused_before = bool(facts.refused_before)
         out.append((t, who, numbers, refused_before))
     return out
 

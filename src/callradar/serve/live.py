@@ -291,7 +291,7 @@ class LiveState:
     async def refusal(self, callee: Any, caller: Any, when: Any = None, source: str = "") -> str:
         """Store a refusal, apply it, and return the campaign it refuses ('' if none)."""
         assert self.decider is not None
-        row = {
+        row: dict[str, Any] = {
             "time": to_datetime(when, self.tz),
             "callee": normalize_number(callee, self.region, "callee"),
             "caller": normalize_number(caller, self.region, "caller"),
@@ -627,7 +627,7 @@ def replay_links(engine: Engine, links: list[tuple[str, str, float]]) -> None:
             engine.provisional.setdefault(number, cid)
     for callee, callers in k.refused_numbers.items():
         for caller in callers:
-            cid = k.number_campaign.get(caller) or engine.provisional.get(caller)
+            cid = k.number_campaign.get(caller) or engine.provisional.get(caller, "")
             if cid:
                 k.refused.setdefault(callee, set()).add(cid)
 
