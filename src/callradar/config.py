@@ -227,9 +227,7 @@ SETTINGS: tuple[Setting, ...] = (
         8192,
         "Largest SIP message accepted; a larger one is dropped (UDP) or closes the connection.",
     ),
-    Setting(
-        "serve.sip_tcp_idle_s", 60.0, "A SIP TCP connection idle this many seconds is closed."
-    ),
+    Setting("serve.sip_tcp_idle_s", 60.0, "A SIP TCP connection idle this many seconds is closed."),
     Setting(
         "serve.sip_udp_buffer_kb",
         4096,

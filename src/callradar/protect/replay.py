@@ -207,6 +207,7 @@ def _complaint_events(scratch: Any) -> list[tuple[float, str, list[str], bool]]:
     )
     times = epoch_seconds(rows.column("received_time")).tolist()
     from callradar.complaints import extract
+
     out = []
     for t, who, reported, text in zip(
         times,
