@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING
 import pyarrow as pa
 
 from callradar.errors import BadRequestError, InputFileError
+from callradar.numbering import normalize_one
 
 if TYPE_CHECKING:
     from callradar.store import Store
@@ -44,21 +45,6 @@ SCHEMA = pa.schema(
         ("source", pa.string()),
     ]
 )
-
-
-def _normalize(raw: str, region: str) -> str | None:
-    import phonenumbers
-
-    text = raw.strip()
-    if not text:
-        return None
-    try:
-        num = phonenumbers.parse(text, region)
-    except phonenumbers.NumberParseException:
-        return None
-    if not phonenumbers.is_possible_number(num):
-        return None
-    return phonenumbers.format_number(num, phonenumbers.PhoneNumberFormat.E164)
 
 
 def read_label_file(path: str | Path, region: str = "CN") -> list[tuple[str, int]]:
@@ -77,7 +63,7 @@ def read_label_file(path: str | Path, region: str = "CN") -> list[tuple[str, int
                 )
             out: list[tuple[str, int]] = []
             for i, row in enumerate(reader, start=2):
-                number = _normalize(row.get("number") or "", region)
+                number = normalize_one(row.get("number") or "", region)
                 word = (row.get("label") or "").strip().lower()
                 if number is None:
                     raise BadRequestError(

@@ -23,7 +23,7 @@ import numpy as np
 from callradar.config import Config
 from callradar.protect.engine import CallSetup, Engine, range_key
 from callradar.protect.online import ONLINE_FEATURES, OnlineScorer
-from callradar.protect.replay import epoch_seconds
+from callradar.protect.replay import call_columns
 from callradar.protect.state import load_knowledge, received_calls, save_scorer
 
 
@@ -46,13 +46,7 @@ def training_rows(store: Any, config: Config) -> tuple[np.ndarray, np.ndarray]:
         LIMIT {max_rows}
         """
     )
-    callers = calls.column("caller").to_pylist()
-    callees = calls.column("callee").to_pylist()
-    trunks = calls.column("trunk").to_pylist()
-    starts = epoch_seconds(calls.column("start_time")).tolist()
-    ends = epoch_seconds(calls.column("end_time")).tolist()
-    answered = calls.column("answered").to_pylist()
-    talk = calls.column("talk_seconds").to_pylist()
+    callers, callees, trunks, starts, ends, answered, talk = call_columns(calls)
     scores = k.number_score
     campaign_of = k.number_campaign
     X: list[list[float]] = []
