@@ -33,40 +33,30 @@ def main() -> None:
     ap.add_argument("--json", action="store_true")
     args = ap.parse_args()
 
-    from callradar import pipeline
     from callradar.config import Config
-    from callradar.demo import _day_files
-    from callradar.ingest import ingest_files
+    from callradar.demo import _day_files, run_demo
     from callradar.protect import CallSetup, Engine, Guard
-    from callradar.protect.replay import replay
-    from callradar.simulate import simulate
     from callradar.store import Store
 
     cfg = Config()
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp)
-        sim = out / "sim"
-        simulate(
-            args.scenario,
-            sim,
+        # the demo path: simulate, ingest history, learn, replay the last day
+        demo = run_demo(
+            out,
+            scenario=args.scenario,
             days=args.days,
             seed=args.seed,
             subscribers=args.subscribers,
-            fmt="parquet",
+            say=lambda _m: None,
         )
-        cdr = _day_files(sim, "cdr")
-        days = sorted(cdr)
-        history, last = days[:-1], days[-1]
-        with Store(out / "s.duckdb", cfg) as store:
-            ingest_files(store, [sim / "registry.parquet"] + [cdr[d] for d in history])
-            pipeline.run(store, pipeline.LEARN, cfg)
-            engine = Engine.from_store(store, cfg)
-        t0 = time.perf_counter()
-        result = replay(engine, cdr[last], out / "decisions.csv", config=cfg)
-        wall = time.perf_counter() - t0
+        result = demo.replay
+        wall = demo.timings["replay"]
+        cdr = _day_files(out / "sim", "cdr")
+        last = demo.replay_day
 
         # latency: decide each call of the replayed day again, timing each verdict
-        with Store(out / "s.duckdb", cfg, read_only=True) as store:
+        with Store(demo.db, cfg, read_only=True) as store:
             engine2 = Engine.from_store(store, cfg)
         import pyarrow.parquet as pq
 

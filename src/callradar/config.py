@@ -187,6 +187,12 @@ SETTINGS: tuple[Setting, ...] = (
         "prompt length counts as prompt-like.",
     ),
     Setting(
+        "protect.fast_path_calls",
+        5,
+        "A number the day-level model scored clean is allowed without online scoring while "
+        "it places at most this many calls within protect.burst_window_s.",
+    ),
+    Setting(
         "protect.callee_memory_days",
         4,
         "Days of history in which the engine remembers which campaigns dialled each "

@@ -74,6 +74,7 @@ class NumberActivity:
     """What the engine has seen of one caller number since it started."""
 
     first_seen: float
+    light: bool = False  # clean history: sequence statistics start only at a burst
     recent: deque[float] = field(default_factory=deque)  # INVITE times within the window
     last_invite: float = -1.0
     gaps: deque[float] = field(default_factory=lambda: deque(maxlen=16))
@@ -89,6 +90,7 @@ class NumberActivity:
     long_talk: int = 0
     talks: list[float] = field(default_factory=list)
     prompt: float | None = None
+    prompt_stale: bool = False
     callee_votes: dict[str, int] = field(default_factory=dict)
     candidates: tuple[str, ...] = ()
 
@@ -159,6 +161,7 @@ class Engine:
         self.provisional: dict[str, str] = {}
         self.window = float(self.config.get("protect.burst_window_s"))
         self.prompt_tolerance = float(self.config.get("protect.prompt_tolerance_s"))
+        self.fast_path_calls = int(self.config.get("protect.fast_path_calls"))
         self._prompts = sorted(set(self.k.campaign_prompt.values()))
         self.decided = {ALLOW: 0, "label": 0, BLOCK: 0}
 
@@ -200,7 +203,7 @@ class Engine:
             act.answered += 1
             if len(act.talks) < 32:
                 act.talks.append(talk_seconds)
-                act.prompt = _prompt_of(act.talks, self.prompt_tolerance)
+                act.prompt_stale = True
             if self._near_prompt(talk_seconds):
                 act.prompt_like += 1
             if talk_seconds >= 45:
@@ -244,6 +247,13 @@ class Engine:
             return self._count(
                 Verdict(decision, score, "", f"registered number of {self.k.registry[caller]}")
             )
+        k = self.k
+        if caller in k.known_legit and len(act.recent) <= self.fast_path_calls:
+            # the day-level model found this number clean; a few calls within the window
+            # do not change that (a burst does: it goes through the full scoring)
+            score = k.number_score.get(caller, 0.0)
+            if not k.refused_numbers.get(callee) or caller not in k.refused_numbers[callee]:
+                return self._count(Verdict(ALLOW, score, "", "known number with a clean history"))
         campaign = self.k.number_campaign.get(caller, "")
         if campaign:
             score = max(
@@ -291,7 +301,7 @@ class Engine:
     def _observe(self, call: CallSetup) -> NumberActivity:
         act = self.activity.get(call.caller)
         if act is None:
-            act = NumberActivity(first_seen=call.time)
+            act = NumberActivity(first_seen=call.time, light=call.caller in self.k.known_legit)
             self.activity[call.caller] = act
             if self.learn_live and call.caller not in self.k.number_score:
                 k = self.k
@@ -307,6 +317,15 @@ class Engine:
         recent.append(t)
         while recent and t - recent[0] > self.window:
             recent.popleft()
+        # reciprocity: a call to a number that itself calls
+        received = self.k.received
+        if call.callee in received or call.callee in self.activity:
+            received[call.callee] = received.get(call.callee, 0) + 1
+        if act.light:
+            # a number with a clean history is only counted until it bursts
+            if len(recent) <= self.fast_path_calls:
+                return act
+            act.light = False
         if act.last_invite >= 0:
             gap = t - act.last_invite
             if len(act.gaps) == act.gaps.maxlen:
@@ -325,10 +344,6 @@ class Engine:
         if act.last_callee >= 0 and value > act.last_callee:
             act.ascending += 1
         act.last_callee = value
-        # a call to a number that itself calls: reciprocity
-        received = self.k.received
-        if call.callee in received or call.callee in self.activity:
-            received[call.callee] = received.get(call.callee, 0) + 1
         return act
 
     def _near_prompt(self, talk: float) -> bool:
@@ -420,6 +435,9 @@ class Engine:
                     votes[c] += 2.0 * act.callee_votes.get(c, 0) / n
                 why.append(f"{hits} of its {n} callees were dialled by {best} before")
                 confident = True
+        if act.prompt_stale:  # computed when first needed, not at every call end
+            act.prompt = _prompt_of(act.talks, self.prompt_tolerance)
+            act.prompt_stale = False
         prompt = act.prompt
         if prompt is not None:
             tol = self.prompt_tolerance
