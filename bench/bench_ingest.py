@@ -129,8 +129,12 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--rows", type=int, default=10_000_000)
     ap.add_argument("--formats", default="csv,parquet")
-    ap.add_argument("--out", type=Path, default=REPO / "docs" / "_parts" / "benchmarks-ingest.md")
-    ap.add_argument("--no-write", action="store_true", help="print only, do not write --out")
+    ap.add_argument(
+        "--out",
+        type=Path,
+        default=None,
+        help="also write the Markdown section to this file (paste it into docs/benchmarks.md)",
+    )
     ap.add_argument(
         "--memory-limit",
         default=None,
@@ -192,7 +196,7 @@ def main() -> None:
     load_after = os.getloadavg()
     report = render(args, results, load_before, load_after)
     print(report)
-    if not args.no_write:
+    if args.out is not None:
         args.out.parent.mkdir(parents=True, exist_ok=True)
         args.out.write_text(report, encoding="utf-8")
         print(f"wrote {args.out}", file=sys.stderr)

@@ -34,7 +34,7 @@ from callradar.simulate.writer import (
 )
 
 REPO = Path(__file__).resolve().parent.parent
-DOC = REPO / "docs" / "_parts" / "simulate-scenarios.md"
+DOC = REPO / "docs" / "simulator.md"
 E164 = re.compile(r"^\+86\d{10,11}$")
 
 

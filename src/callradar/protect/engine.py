@@ -150,9 +150,11 @@ class Engine:
         policy: Policy | None = None,
         config: Config | None = None,
         learn_live: bool = True,
+        fast_path: bool = True,
     ) -> None:
         self.config = config or Config()
         self.learn_live = learn_live
+        self.fast_path = fast_path
         self._live_campaign: set[str] = set()
         self.k = knowledge or Knowledge()
         self.scorer = scorer or OnlineScorer.default()
@@ -248,7 +250,7 @@ class Engine:
                 Verdict(decision, score, "", f"registered number of {self.k.registry[caller]}")
             )
         k = self.k
-        if caller in k.known_legit and len(act.recent) <= self.fast_path_calls:
+        if act.light and len(act.recent) <= self.fast_path_calls:
             # the day-level model found this number clean; a few calls within the window
             # do not change that (a burst does: it goes through the full scoring)
             score = k.number_score.get(caller, 0.0)
@@ -301,7 +303,8 @@ class Engine:
     def _observe(self, call: CallSetup) -> NumberActivity:
         act = self.activity.get(call.caller)
         if act is None:
-            act = NumberActivity(first_seen=call.time, light=call.caller in self.k.known_legit)
+            light = self.fast_path and call.caller in self.k.known_legit
+            act = NumberActivity(first_seen=call.time, light=light)
             self.activity[call.caller] = act
             if self.learn_live and call.caller not in self.k.number_score:
                 k = self.k

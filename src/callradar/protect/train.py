@@ -35,7 +35,8 @@ def training_rows(store: Any, config: Config) -> tuple[np.ndarray, np.ndarray]:
     # reciprocity as the call path would know it at the window's start: calls received
     # *before* it (the knowledge holds all history, which would leak the answer)
     k.received = dict(received_calls(store, before_days=days))
-    engine = Engine(knowledge=k, config=config, learn_live=False)
+    # every number fully tracked: the scorer must learn from the same features for all
+    engine = Engine(knowledge=k, config=config, learn_live=False, fast_path=False)
     calls = store.arrow(
         f"""
         WITH last AS (SELECT max(start_time) AS m FROM calls)
