@@ -13,7 +13,7 @@ in a fresh child process so peak memory (max RSS) is measured per run:
     uv run python bench/bench_ingest.py --rows 200000 --no-write   # quick look
 
 Goal (issue 2): callradar >= 500,000 rows/s from CSV and >= 1,000,000 rows/s
-from Parquet, peak memory < 2 GB. Results go to docs/_parts/benchmarks-ingest.md.
+from Parquet, peak memory < 2 GB. Results go to docs/benchmarks.md.
 """
 
 from __future__ import annotations

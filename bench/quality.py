@@ -2,6 +2,7 @@
 
     uv run python bench/quality.py                       # every scenario, default sizes
     uv run python bench/quality.py --scenarios demo --days 5 --subscribers 20000
+    uv run python bench/quality.py --json > runs.jsonl   # then: --from-json runs.jsonl
 
 For each scenario it runs exactly the demo path (``callradar.demo.run_demo``):
 the detector learns only from the history days (call records, complaints,
@@ -19,16 +20,33 @@ import platform
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 SCENARIOS = ("demo", "slow_rotation", "wide_spread", "sim_farm", "random_prompt", "legit_robovoice")
 
 
-def _fmt(value: object) -> str:
+def _fmt(key: str, value: Any) -> str:
     if value is None:
         return "n/a"
+    if key.endswith("share") or key in ("purity", "completeness"):
+        return f"{float(value):.1%}"
     if isinstance(value, float):
-        return f"{value:.1%}" if 0 < value < 1 else f"{value:.2f}"
+        return f"{value:.2f}"
     return str(value)
+
+
+def render_table(rows: list[dict[str, Any]]) -> str:
+    """The Markdown table of the quality goals per scenario, from evaluation reports."""
+    goals = rows[0]["goals"] if rows else []
+    header = ["scenario", "replayed calls"] + [f"{g['goal']} ({g['target']})" for g in goals]
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    for r in rows:
+        cells = [r["_scenario"], f"{r['_replayed_calls']:,}"]
+        for g in r["goals"]:
+            mark = " **miss**" if g["passed"] is False else ""
+            cells.append(_fmt(g["key"], g["value"]) + mark)
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines)
 
 
 def main() -> None:
@@ -39,7 +57,17 @@ def main() -> None:
     ap.add_argument("--subscribers", type=int, default=None)
     ap.add_argument("--json", action="store_true", help="also print one JSON line per scenario")
     ap.add_argument("--keep", type=Path, default=None, help="keep the outputs under this folder")
+    ap.add_argument(
+        "--from-json",
+        type=Path,
+        default=None,
+        help="only render the table from the JSON lines of an earlier --json run",
+    )
     args = ap.parse_args()
+    if args.from_json is not None:
+        lines = args.from_json.read_text(encoding="utf-8").splitlines()
+        print(render_table([json.loads(x) for x in lines if x.startswith("{")]))
+        return
 
     from callradar.demo import run_demo
 
@@ -66,16 +94,7 @@ def main() -> None:
         f"\n{time.strftime('%Y-%m-%d')}, {platform.machine()} {os.cpu_count()} cores, "
         f"load {os.getloadavg()[0]:.1f}; days={args.days} (last one replayed), seed={args.seed}"
     )
-    goals = rows[0]["goals"] if rows else []
-    header = ["scenario", "replayed calls"] + [f"{g['goal']} ({g['target']})" for g in goals]
-    print("| " + " | ".join(header) + " |")
-    print("|" + "---|" * len(header))
-    for r in rows:
-        cells = [r["_scenario"], f"{r['_replayed_calls']:,}"]
-        for g in r["goals"]:
-            mark = {True: "", False: " **miss**", None: ""}[g["passed"]]
-            cells.append(_fmt(g["value"]) + mark)
-        print("| " + " | ".join(cells) + " |")
+    print(render_table(rows))
 
 
 if __name__ == "__main__":

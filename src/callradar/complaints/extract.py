@@ -3,7 +3,7 @@
 :func:`extract` is the one entry (the live server calls it per ``POST /v1/complaints``;
 :func:`callradar.complaints.analyse_complaints` calls it for stored complaints).
 
-Rules and dictionaries (the same list is in docs/_parts/quality-complaints.md):
+Rules and dictionaries (the same list is in docs/quality.md):
 
 * **Numbers**: see :mod:`callradar.complaints.numbers` (any written form, E.164 out).
 * **Businesses**: the text is segmented with jieba (a private tokenizer with the

@@ -1,6 +1,6 @@
 """Phone numbers mentioned in free text, in any written form, normalized to E.164.
 
-Rules (documented again in docs/_parts/quality-complaints.md):
+Rules (documented again in docs/quality.md):
 
 1. The text is NFKC-normalized, so full-width digits and signs (``１３８``, ``＋``,
    ``－``, ``（``) become ASCII; dash-like characters (``—``, ``–``, ``~``) become ``-``.

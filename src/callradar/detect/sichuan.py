@@ -28,7 +28,7 @@ hyperparameters, nested threshold) and ``graph`` (``tuned`` plus the
 engineered, graph and neighbour-label groups). On this data the graph groups
 carry real signal on their own (AUC ~0.93 without any raw feature) but add
 nothing over the raw aggregates; the figures are in
-``docs/_parts/quality-sichuan.md``.
+``docs/quality.md``.
 """
 
 from __future__ import annotations
@@ -82,7 +82,7 @@ PLAIN_PARAMS: dict[str, Any] = {
 }
 #: callradar's setting: slower learning, smaller trees, row and column subsampling.
 #: One fixed setting, not searched per fold (a few alternatives tried on the seed-0 split
-#: differ by <= 0.001 AUC); see docs/_parts/quality-sichuan.md.
+#: differ by <= 0.001 AUC); see docs/quality.md.
 TUNED_PARAMS: dict[str, Any] = {
     "n_estimators": 300,
     "learning_rate": 0.05,

@@ -4,7 +4,7 @@ The decided calls are joined to their truth once (table ``ev``, one row per
 decided call); every figure is then one SQL aggregate over ``ev``, with the
 whole truth (all days, a view over the files) scanned only for history: when a
 number or a campaign was first seen, and which campaign a refused number was
-calling for. Definitions: ``docs/_parts/quality-eval.md``.
+calling for. Definitions: ``docs/quality.md``.
 """
 
 from __future__ import annotations

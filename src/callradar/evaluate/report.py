@@ -1,6 +1,6 @@
 """The evaluation report: figures, the quality goals they are held to, and a rich rendering.
 
-Every figure is defined precisely in ``docs/_parts/quality-eval.md`` (to be
+Every figure is defined precisely in ``docs/quality.md`` (to be
 merged into ``docs/quality.md``). A figure that cannot be computed from the
 inputs given (a column or file missing) is ``None`` and a note says why; a goal
 on such a figure is neither passed nor failed but ``n/a``.

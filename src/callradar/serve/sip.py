@@ -1,7 +1,7 @@
 """The SIP screener: a stateless redirect server over UDP and TCP (asyncio).
 
 A proxy or SBC (Kamailio, OpenSIPS ...) sends each INVITE here before routing
-it (see docs/_parts/serve-integration.md and deploy/kamailio/). callradar
+it (see docs/serving.md and deploy/kamailio/). callradar
 decides with the live engine and answers:
 
 * **block** -> ``608 Rejected`` (RFC 8688) with ``Call-Info: <URL>;purpose=jwscard``
