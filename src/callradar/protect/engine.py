@@ -36,7 +36,7 @@ from typing import Any
 
 from callradar.config import Config
 from callradar.protect.online import ONLINE_FEATURES, OnlineScorer
-from callradar.protect.policy import ALLOW, BLOCK, Policy
+from callradar.protect.policy import ALLOW, Policy
 
 log = logging.getLogger("callradar.protect")
 
@@ -165,7 +165,6 @@ class Engine:
         self.prompt_tolerance = float(self.config.get("protect.prompt_tolerance_s"))
         self.fast_path_calls = int(self.config.get("protect.fast_path_calls"))
         self._prompts = sorted(set(self.k.campaign_prompt.values()))
-        self.decided = {ALLOW: 0, "label": 0, BLOCK: 0}
 
     # -- construction -----------------------------------------------------
     @classmethod
@@ -232,13 +231,6 @@ class Engine:
                 campaigns.append(c)
         return campaigns
 
-    def link(self, number: str, campaign_id: str, score: float, reason: str = "") -> None:
-        """Record a campaign membership learned live (e.g. from a server-side relink)."""
-        self.k.number_campaign[number] = campaign_id
-        self.k.number_score[number] = max(score, self.k.number_score.get(number, 0.0))
-        if reason:
-            self.k.number_reason[number] = reason
-
     # -- the verdict -----------------------------------------------------
     def decide(self, call: CallSetup) -> Verdict:
         caller, callee = call.caller, call.callee
@@ -246,16 +238,14 @@ class Engine:
         if caller in self.k.registry:
             score = self.k.number_score.get(caller, 0.0)
             decision = self.policy.decide(score, in_registry=True)
-            return self._count(
-                Verdict(decision, score, "", f"registered number of {self.k.registry[caller]}")
-            )
+            return Verdict(decision, score, "", f"registered number of {self.k.registry[caller]}")
         k = self.k
         if act.light and len(act.recent) <= self.fast_path_calls:
             # the day-level model found this number clean; a few calls within the window
             # do not change that (a burst does: it goes through the full scoring)
             score = k.number_score.get(caller, 0.0)
             if not k.refused_numbers.get(callee) or caller not in k.refused_numbers[callee]:
-                return self._count(Verdict(ALLOW, score, "", "known number with a clean history"))
+                return Verdict(ALLOW, score, "", "known number with a clean history")
         campaign = self.k.number_campaign.get(caller, "")
         if campaign:
             score = max(
@@ -293,13 +283,9 @@ class Engine:
         decision = self.policy.decide(score, refused=bool(refused_what))
         if refused_what:
             reason += f"; callee refused {refused_what} before"
-        return self._count(Verdict(decision, score, campaign, reason))
+        return Verdict(decision, score, campaign, reason)
 
     # -- internals --------------------------------------------------------
-    def _count(self, v: Verdict) -> Verdict:
-        self.decided[v.decision] += 1
-        return v
-
     def _observe(self, call: CallSetup) -> NumberActivity:
         act = self.activity.get(call.caller)
         if act is None:
@@ -499,7 +485,7 @@ class Engine:
         return score, campaign if confident else "", reason
 
     def _learn_member(self, call: CallSetup, campaign: str) -> None:
-        """A number decided as campaign traffic strengthens its block, range and trunk."""
+        """A number decided as campaign traffic strengthens its block and range evidence."""
         k = self.k
         if call.caller not in self._live_campaign:
             self._live_campaign.add(call.caller)

@@ -34,9 +34,6 @@ from callradar.protect.engine import CallSetup, Engine, Guard, Verdict
 
 log = logging.getLogger("callradar.replay")
 
-# event kinds, in the order they apply at equal times
-END, REFUSAL, COMPLAINT, START = 0, 1, 2, 3
-
 
 @dataclass
 class ReplayResult:
@@ -53,14 +50,12 @@ class ReplayResult:
         return self.calls / self.seconds if self.seconds else 0.0
 
 
-def _scratch_ingest(paths: list[Path], kind: str, config: Config) -> Any:
-    """Read an input file through ingest (normalization, validation, quarantine) in memory."""
-    from callradar.ingest import ingest_files
+def _scratch_store(config: Config) -> Any:
+    """An in-memory store: inputs go through ingest (normalization, validation,
+    quarantine) without touching the learned store."""
     from callradar.store import Store
 
-    scratch = Store(":memory:", config)
-    ingest_files(scratch, paths, kind=kind)
-    return scratch
+    return Store(":memory:", config)
 
 
 def call_columns(calls: pa.Table) -> tuple[list[Any], ...]:
@@ -95,9 +90,12 @@ def replay(
     """Decide every call of ``input_path``; write the decisions CSV to ``out_path``."""
     import time as _time
 
+    from callradar.ingest import ingest_files
+
     cfg = config or engine.config
-    scratch = _scratch_ingest([input_path], "cdr", cfg)
+    scratch = _scratch_store(cfg)
     try:
+        ingest_files(scratch, [input_path], kind="cdr")
         calls = scratch.arrow(
             "SELECT call_id, caller, callee, trunk, start_time, end_time, answered, talk_seconds "
             "FROM calls ORDER BY start_time, call_id"
@@ -107,9 +105,6 @@ def replay(
         )
         ref_rows: list[tuple[float, str, str]] = []
         if refusals is not None:
-            scratch.sql("DELETE FROM refusals")
-            from callradar.ingest import ingest_files
-
             ingest_files(scratch, [refusals], kind="refusals")
             r = scratch.arrow("SELECT time, callee, caller FROM refusals ORDER BY time")
             ref_rows = list(
@@ -122,8 +117,6 @@ def replay(
             )
         comp_rows: list[tuple[float, str, list[str], bool]] = []
         if complaints is not None:
-            from callradar.ingest import ingest_files
-
             ingest_files(scratch, [complaints], kind="complaints")
             comp_rows = _complaint_events(scratch)
     finally:
