@@ -54,16 +54,73 @@ def test_ids_stay_stable_when_new_numbers_join(store: Store) -> None:
     assert result.new_campaigns == 0 and result.kept_ids == 2
 
 
+def test_a_number_with_one_prompt_length_call_joins_its_campaign(store: Store) -> None:
+    build(store)
+    # three new numbers of A's range with four calls each, one answered to the prompt's end
+    sparse = [f"+86216000{1050 + i}" for i in range(3)]
+    for k, number in enumerate(sparse):
+        store.sql(
+            "INSERT INTO calls SELECT ? || i, TIMESTAMPTZ '2024-07-02 10:00:00+08' "
+            "+ i * INTERVAL 1 MINUTE, TIMESTAMPTZ '2024-07-02 10:00:30+08' + i * INTERVAL 1 MINUTE,"
+            " ?, '+8613830000' || lpad((? * 10 + i)::VARCHAR, 3, '0'), 'TA', 8, i = 0,"
+            " CASE WHEN i = 0 THEN 12.1 ELSE 0 END, 'caller_hangup', NULL FROM range(4) t(i)",
+            [f"s{k}-", number, k],
+        )
+        store.sql(
+            "INSERT INTO numbers (number, kind, carrier, area, block) "
+            "VALUES (?, 'fixed_line', '', 'Shanghai', ?)",
+            [number, number[:-2]],
+        )
+        store.sql(
+            "INSERT INTO number_scores VALUES (?, DATE '2024-07-02', 0.9, 'burst', 'test', now())",
+            [number],
+        )
+    link_campaigns(store)
+    groups = _members(store)
+    home = next(cid for cid, members in groups.items() if A_NUMBERS[0] in members)
+    assert set(sparse) <= groups[home]
+    assert not set(B_NUMBERS) & groups[home]
+
+
+def test_pooled_talk_times_show_each_prompt_and_not_a_time_out() -> None:
+    import numpy as np
+
+    from callradar.campaigns.prompts import find_peaks
+
+    rng = np.random.default_rng(3)
+    talks = []
+    for prompt in (9.7, 12.0, 15.3):
+        talks.append(prompt + rng.normal(0, 0.12, 40).clip(-0.3, 0.3))  # silent listeners
+        talks.append(rng.uniform(1.0, prompt, 30))  # hung up during the prompt
+        talks.append(np.exp(rng.normal(np.log(60), 0.8, 40)).clip(20, 300))  # agents
+    talks.append(np.full(25, 20.0))  # a switch's 20-s time-out: one exact value
+    peaks = find_peaks(np.round(np.concatenate(talks), 1))
+    assert len(peaks) == 3
+    assert np.allclose(peaks, [9.7, 12.0, 15.3], atol=0.06)
+
+
+def test_assign_gives_each_number_the_peak_its_calls_land_on() -> None:
+    import numpy as np
+
+    from callradar.campaigns.prompts import assign
+
+    centres = np.array([9.7, 12.0, 15.3])
+    lists = [[12.1], [3.2, 9.6, 9.8], [4.0, 7.5], [9.7, 15.3], [], [15.2, 15.4, 12.0]]
+    assert assign(lists, centres) == [1, 0, None, None, None, 2]
+
+
 def test_prompt_groups_do_not_bridge_two_campaigns_through_noisy_estimates() -> None:
-    from callradar.campaigns.link import _chain, _UnionFind
+    from callradar.campaigns.prompts import split_peak
 
     # two campaigns of one vendor with prompts 12.05 s and 12.3 s; every neighbouring
     # pair of estimates is within 0.15 s, so a plain chain would merge them all
     prompts = [12.0, 12.05, 12.1, 12.2, 12.3, 12.35]
-    members = [(p, f"n{i}") for i, p in enumerate(prompts)]
-    uf = _UnionFind()
-    _chain(members, 0.15, uf)
-    groups: dict[str, set[str]] = {}
-    for _, n in members:
-        groups.setdefault(uf.find(n), set()).add(n)
-    assert sorted(map(sorted, groups.values())) == [["n0", "n1", "n2"], ["n3", "n4", "n5"]]
+    parts = split_peak(prompts, [5] * len(prompts), 0.15)
+    assert parts[:3] == [parts[0]] * 3 and parts[3:] == [parts[3]] * 3
+    assert parts[0] != parts[3]
+    # numbers resting on one or two calls join a group only when it is clearly the nearest
+    parts = split_peak([*prompts, 12.02, 12.18, 12.4], [5] * 6 + [1, 1, 2], 0.15)
+    assert parts[6] == parts[0] and parts[8] == parts[3]
+    assert parts[7] is None  # 12.18: about as near to both
+    # with one group, every number of the peak joins it
+    assert split_peak([12.0, 12.4, 11.7], [9, 1, 1], 0.15) == [0, 0, 0]

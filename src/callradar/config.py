@@ -172,6 +172,60 @@ SETTINGS: tuple[Setting, ...] = (
         "Numbers of one 1000-number range whose recorded prompts differ by at most this "
         "many seconds are linked into one campaign.",
     ),
+    Setting(
+        "campaigns.peak_half_width_s",
+        0.3,
+        "Half width in seconds of a recorded-prompt peak in a range's pooled talk times; "
+        "a number's answered call within it of the peak counts as playing that prompt.",
+    ),
+    Setting(
+        "campaigns.peak_min_calls",
+        3,
+        "Answered calls a talk-time peak of a range must hold to count as a recorded prompt.",
+    ),
+    Setting(
+        "campaigns.peak_min_z",
+        4.0,
+        "A talk-time peak must stand this many standard deviations (Poisson) above the "
+        "calls an equally wide window typically holds in the surrounding two seconds, and "
+        "hold twice as many.",
+    ),
+    Setting(
+        "campaigns.cross_range_prompt_tolerance_s",
+        0.2,
+        "Groups of numbers from different ranges whose prompts differ by at most this many "
+        "seconds may be joined when they dialled the same citizens.",
+    ),
+    Setting(
+        "campaigns.cross_range_min_shared",
+        10,
+        "Citizens two such groups must both have dialled to be joined into one campaign.",
+    ),
+    Setting(
+        "campaigns.cross_range_min_overlap",
+        0.25,
+        "Share of the smaller group's callees those shared citizens must also reach (chance "
+        "meetings between two vendors' groups stay near 0.05-0.2).",
+    ),
+    Setting(
+        "campaigns.attach_min_shared",
+        2,
+        "A suspect number with no prompt of its own joins the group of its range whose "
+        "citizens it re-dialled, when it shares at least this many callees with it and at "
+        "least twice as many as with any other group.",
+    ),
+    Setting(
+        "campaigns.sweep_min_ascending",
+        0.8,
+        "Share of a number's consecutive calls of a day that must go to a higher number for "
+        "it to count as sweeping a target list in numeric order.",
+    ),
+    Setting(
+        "campaigns.sweep_max_gap",
+        3.0,
+        "A sweeping number continues another's slice when its lowest callee lies within "
+        "this many of the other's typical callee spacings above the other's highest.",
+    ),
     # --- protect ----------------------------------------------------------
     Setting("protect.block_threshold", 0.9, "Score at or above which a call is blocked."),
     Setting("protect.label_threshold", 0.5, "Score at or above which a call is labeled."),

@@ -2,41 +2,49 @@
 
 Input: the detect stage's ``number_scores`` (suspects are numbers whose best
 score reaches ``campaigns.min_score``), the call records, the numbering table,
-and, where present, prompt fingerprints from honeypot audio (``recordings``)
-and businesses named in complaints (``complaint_facts``).
+and, where present, prompt fingerprints from honeypot audio (``recordings``).
 
-Signals, each an edge between two suspect numbers:
+Signals, each an edge between suspect numbers (the ``linked_by`` column names
+them):
 
-* ``callees``: both dialled the same citizens (at least
+* ``range+prompt``: a vendor buys its lines in ranges (a 1000-number range of
+  fixed lines; for other kinds, the allocation block) and runs all its
+  clients' campaigns from them, each with its own recorded prompt. Pooled over
+  a range, the answered calls that ended when the prompt did stand out as
+  sharp peaks of talk time (:mod:`callradar.campaigns.prompts`); the numbers
+  whose own calls land on one peak are one campaign, even a number with a
+  single such call. Prompts of one vendor a few tenths of a second apart share
+  a peak: there, numbers with enough calls are told apart by their own mean
+  (``campaigns.range_prompt_tolerance_s``, by group means), and a sparse number
+  joins only the clearly nearest;
+* ``callees``: two suspects dialled the same citizens (at least
   ``campaigns.callee_min_shared`` of them and ``campaigns.callee_min_overlap``
   of the smaller callee set): a vendor gives each client its own slice of its
   target list and re-dials it from new numbers, so a shared slice is one
-  campaign. Vendors sweeping in numeric order also meet the same citizens, so
-  the two numbers must also share a range (a reseller trunk is shared by
-  vendors), and their prompts, where both are clear, must agree (the range
-  tolerance below);
-* ``range+prompt``: both come from one 1000-number range (lines are resold in
-  consecutive ranges; for mobiles, the allocation block) and their answered
-  calls end at the same recorded-prompt length (``campaigns.range_prompt_tolerance_s``).
-  A vendor runs several clients' campaigns from one range, so the range alone is not
-  enough;
+  campaign. Other vendors meet the same citizens too, so the two numbers must
+  share a range (mobiles, which have none, must play the same prompt) and
+  their prompts, where both are clear, must agree;
+* ``sweep``: on one day, a number sweeping its list in numeric order starts
+  just past where another of its range stopped, with the same prompt: the
+  next slice of one sweep;
+* ``callees+prompt``: groups from different ranges (a vendor's landline range
+  and its virtual block) that play the same prompt and share a large part of
+  their callees (``campaigns.cross_range_*``); a number still on its own joins
+  the group whose citizens it re-dialled when it plays that group's prompt, or
+  (``range+callees``) when it has no prompt yet but the group holds a number of
+  its range (``campaigns.attach_min_shared``);
 * ``handover``: one number starts dialling within ``campaigns.handover_seconds``
   of another's last call, with the same prompt, from the same range or main
-  trunk: a campaign's numbers cut its day into consecutive slices
-  (synchronized start and stop);
-* ``range+talk``: a number with too few answered calls for a clear prompt of its
-  own joins the one prompt group of its range that its answered calls end at;
+  trunk;
 * ``prompt_id``: honeypot recordings heard the same recorded prompt (acoustic
   fingerprint, :mod:`callradar.audio`) from both.
 
 A shared trunk is not an edge: a reseller's trunk carries several vendors and
-honest businesses, and prompt lengths collide across vendors. A number whose
-prompt is not yet clear stays on its own until re-dials or its prompt link it.
-The online engine still uses trunks and blocks as evidence for single calls.
-
-Businesses named in complaints are not an edge: one clinic buys leads from
-several vendors, and a campaign is one vendor working for one client. They are
-evidence in the dossiers (``complaint_links``), not a reason to merge.
+honest businesses, and prompt lengths collide across vendors. The online
+engine still uses trunks and blocks as evidence for single calls. Businesses
+named in complaints are not an edge either: one clinic buys leads from several
+vendors, and a campaign is one vendor working for one client; they are
+evidence in the dossiers (``complaint_links``).
 
 Connected components of this graph are campaigns. A component inherits the id
 of the earlier campaign that most of its already-linked numbers belonged to
@@ -48,11 +56,13 @@ its campaign as evidence.
 from __future__ import annotations
 
 import bisect
-import itertools
 from collections import Counter, defaultdict
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
+
+from callradar.campaigns import prompts
 from callradar.config import Config
 
 
@@ -110,7 +120,8 @@ _PROMPT_SQL = """
 
 
 def _suspects(store: Any, min_score: float, min_calls: int) -> list[tuple[Any, ...]]:
-    """Per suspect: score, main trunk, block, range, prompt, its share, calls, activity span."""
+    """Per suspect: score, main trunk, block, range, prompt, its share, calls, activity
+    span, kind."""
     return store.sql(
         f"""
         WITH s AS (
@@ -133,7 +144,7 @@ def _suspects(store: Any, min_score: float, min_calls: int) -> list[tuple[Any, .
                     ELSE coalesce(n.block, '') END,
                CASE WHEN prompt.at_prompt >= ? THEN prompt.prompt_seconds END,
                coalesce(prompt.share, 0), coalesce(span.calls, 0),
-               span.first_seen, span.last_seen
+               span.first_seen, span.last_seen, coalesce(n.kind, '')
         FROM s
         LEFT JOIN trunk USING (number)
         LEFT JOIN prompt USING (number)
@@ -170,72 +181,259 @@ def _callee_pairs(
     ).fetchall()
 
 
-def _attach_sparse(
+def _range_prompts(
     store: Any,
     rows: list[tuple[Any, ...]],
-    by_range: dict[str, list[tuple[float, str]]],
-    prompt_of: dict[str, float],
     min_score: float,
-    tol: float,
+    cfg: Config,
     uf: _UnionFind,
     linked_by: dict[str, set[str]],
-) -> None:
-    """A number with too few answered calls for a prompt of its own joins the one prompt
-    group of its range that most of its answered calls end at (``range+talk``)."""
-    sparse = {r[0]: r[4] for r in rows if r[0] not in prompt_of and r[4] in by_range}
-    if not sparse:
-        return
-    talks = store.sql(
+) -> dict[str, float]:
+    """Per range, the recorded prompts its suspects play (peaks of their pooled talk
+    times) and the numbers playing each: those numbers are one campaign
+    (``range+prompt``). Returns each assigned number's prompt length."""
+    half = float(cfg.get("campaigns.peak_half_width_s"))
+    min_calls = int(cfg.get("campaigns.peak_min_calls"))
+    min_z = float(cfg.get("campaigns.peak_min_z"))
+    tol = float(cfg.get("campaigns.range_prompt_tolerance_s"))
+    talks = dict(
+        store.sql(
+            """
+            WITH s AS (
+                SELECT number FROM number_scores GROUP BY number HAVING max(score) >= ?
+            )
+            SELECT c.caller, list(c.talk_seconds) FROM calls c SEMI JOIN s ON s.number = c.caller
+            WHERE c.answered AND c.talk_seconds BETWEEN ? AND ? GROUP BY c.caller
+            """,
+            [min_score, prompts.LOW, prompts.HIGH],
+        ).fetchall()
+    )
+    by_range: dict[str, list[str]] = defaultdict(list)
+    for r in rows:
+        if r[4] and r[0] in talks:
+            by_range[r[4]].append(r[0])
+    prompt_of: dict[str, float] = {}
+    for members in by_range.values():
+        lists = [talks[m] for m in members]
+        centres = prompts.find_peaks(
+            np.concatenate([np.asarray(x, dtype=float) for x in lists]),
+            half_width=half,
+            min_calls=min_calls,
+            min_z=min_z,
+        )
+        at_peak: dict[int, list[tuple[str, float, int]]] = defaultdict(list)
+        for number, talk, k in zip(
+            members, lists, prompts.assign(lists, centres, half), strict=True
+        ):
+            if k is not None:
+                t = np.asarray(talk, dtype=float)
+                near = t[np.abs(t - centres[k]) <= half + 1e-9]
+                at_peak[k].append((number, float(near.mean()), len(near)))
+        for found in at_peak.values():
+            parts = prompts.split_peak([e for _, e, _ in found], [n for _, _, n in found], tol)
+            groups: dict[int, list[tuple[str, float]]] = defaultdict(list)
+            for (number, estimate, _n), part in zip(found, parts, strict=True):
+                if part is not None:
+                    groups[part].append((number, estimate))
+            for group in groups.values():
+                prompt = float(np.mean([e for _, e in group]))
+                for number, _e in group:
+                    prompt_of[number] = prompt
+                    uf.union(group[0][0], number)
+                if len(group) > 1:
+                    for number, _e in group:
+                        linked_by[number].add("range+prompt")
+    return prompt_of
+
+
+def _sweep_pairs(
+    store: Any, min_score: float, min_ascending: float, max_gap: float
+) -> list[tuple[str, str]]:
+    """Consecutive slices of one numeric sweep: on one day, number ``y`` starts dialling
+    the target list just past where number ``x`` stopped (its lowest callee lies within
+    ``max_gap`` of ``x``'s own typical callee spacing above ``x``'s highest), both dial
+    in ascending order, and ``y`` is the only such number. A vendor hands each client's
+    slice from one number to the next; other campaigns' numbers overlap a number's
+    span instead of continuing it."""
+    rows = store.sql(
         """
         WITH s AS (
             SELECT number FROM number_scores GROUP BY number HAVING max(score) >= ?
+        ), x AS (
+            SELECT c.caller, c.start_time::DATE AS day, c.start_time,
+                   TRY_CAST(right(c.callee, 11) AS BIGINT) AS v
+            FROM calls c SEMI JOIN s ON s.number = c.caller
+        ), y AS (
+            SELECT caller, day, v, lag(v) OVER (PARTITION BY caller, day ORDER BY start_time) AS pv
+            FROM x WHERE v IS NOT NULL
         )
-        SELECT c.caller, list(c.talk_seconds) FROM calls c SEMI JOIN s ON s.number = c.caller
-        WHERE c.answered AND c.talk_seconds >= 3 GROUP BY c.caller
+        SELECT day, caller, min(v), max(v), median(abs(v - pv))
+        FROM y GROUP BY ALL
+        HAVING count(*) >= 5
+           AND avg(CASE WHEN v > pv THEN 1.0 WHEN pv IS NOT NULL THEN 0.0 END) >= ?
+        ORDER BY day, min(v)
         """,
-        [min_score],
+        [min_score, min_ascending],
     ).fetchall()
-    for number, values in talks:
-        rng = sparse.get(number)
-        if rng is None:
+    by_day: dict[Any, list[tuple[str, int, int, float]]] = defaultdict(list)
+    for day, caller, lo, hi, spacing in rows:
+        by_day[day].append((caller, int(lo), int(hi), float(spacing or 1.0)))
+    pairs = []
+    for spans in by_day.values():
+        lows = [lo for _, lo, _, _ in spans]
+        for caller, _lo, hi, spacing in spans:
+            i = bisect.bisect_right(lows, hi)
+            limit = hi + max_gap * max(spacing, 1.0)
+            nxt = [s for s in spans[i : i + 50] if s[1] <= limit]
+            if len(nxt) == 1:
+                pairs.append((caller, nxt[0][0]))
+    return pairs
+
+
+def _cross_range(
+    store: Any,
+    rows: list[tuple[Any, ...]],
+    prompt_of: dict[str, float],
+    cfg: Config,
+    uf: _UnionFind,
+    linked_by: dict[str, set[str]],
+) -> None:
+    """Join groups from different ranges that play the same prompt to the same citizens
+    (``callees+prompt``): a vendor dials one client's slice from its landline range and
+    its virtual block alike, and re-dials it from new numbers days later, so the two
+    groups share a large part of their callees; other vendors' groups with a colliding
+    prompt meet the same citizens only by chance."""
+    import pyarrow as pa
+
+    tol = float(cfg.get("campaigns.cross_range_prompt_tolerance_s"))
+    min_shared = int(cfg.get("campaigns.cross_range_min_shared"))
+    min_overlap = float(cfg.get("campaigns.cross_range_min_overlap"))
+    rng_of = {r[0]: r[4] for r in rows}
+    members: dict[str, list[str]] = defaultdict(list)
+    for number in prompt_of:
+        members[uf.find(number)].append(number)
+    if len(members) < 2:
+        return
+    comp_prompt = {c: float(np.mean([prompt_of[m] for m in ms])) for c, ms in members.items()}
+    comp_ranges = {c: {rng_of.get(m, "") for m in ms} for c, ms in members.items()}
+    table = pa.table(
+        {
+            "number": [m for ms in members.values() for m in ms],
+            "comp": [c for c, ms in members.items() for _ in ms],
+        }
+    )
+    store.con.register("_link_comp", table)
+    try:
+        pairs = store.sql(
+            """
+            WITH gc AS (
+                SELECT DISTINCT k.comp, c.callee
+                FROM calls c JOIN _link_comp k ON k.number = c.caller
+            ), size AS (
+                SELECT comp, count(*) AS n FROM gc GROUP BY comp
+            ), shared AS (
+                SELECT a.comp AS x, b.comp AS y, count(*) AS shared
+                FROM gc a JOIN gc b ON a.callee = b.callee AND a.comp < b.comp GROUP BY ALL
+            )
+            SELECT x, y, shared, shared / least(sx.n, sy.n)
+            FROM shared JOIN size sx ON sx.comp = x JOIN size sy ON sy.comp = y
+            WHERE shared >= ? AND shared / least(sx.n, sy.n) >= ?
+            """,
+            [min_shared, min_overlap],
+        ).fetchall()
+    finally:
+        store.con.unregister("_link_comp")
+    for x, y, _shared, _overlap in pairs:
+        if abs(comp_prompt[x] - comp_prompt[y]) > tol or comp_ranges[x] & comp_ranges[y]:
+            continue  # other prompts, or one range (whose groups were told apart on purpose)
+        uf.union(x, y)
+        for m in members[x] + members[y]:
+            linked_by[m].add("callees+prompt")
+
+
+def _attach_by_callees(
+    store: Any,
+    rows: list[tuple[Any, ...]],
+    prompt_of: dict[str, float],
+    cfg: Config,
+    uf: _UnionFind,
+    linked_by: dict[str, set[str]],
+) -> None:
+    """A number still on its own joins the group whose citizens it re-dialled: a vendor
+    gives each client its own slice of the target list, so the group that dialled most
+    of the same citizens before is its campaign. A number with a prompt of its own
+    joins a group playing that prompt, from any range (``callees+prompt``); a number
+    that never played its prompt to a listener (a handful of calls) joins a group
+    holding a number of its own range, i.e. its vendor (``range+callees``; mobiles,
+    which have no ranges, need one more shared citizen)."""
+    import pyarrow as pa
+
+    min_shared = int(cfg.get("campaigns.attach_min_shared"))
+    tol = float(cfg.get("campaigns.cross_range_prompt_tolerance_s"))
+    info = {r[0]: r for r in rows}
+    members: dict[str, list[str]] = defaultdict(list)
+    for number in info:
+        members[uf.find(number)].append(number)
+    groups = {c: ms for c, ms in members.items() if len(ms) > 1}
+    loose = [ms[0] for ms in members.values() if len(ms) == 1]
+    if not groups or not loose:
+        return
+    group_ranges = {c: {info[m][4] for m in ms} for c, ms in groups.items()}
+    group_prompt = {
+        c: float(np.mean(p))
+        for c, ms in groups.items()
+        if (p := [prompt_of[m] for m in ms if m in prompt_of])
+    }
+    store.con.register(
+        "_link_comp",
+        pa.table(
+            {
+                "number": [m for ms in groups.values() for m in ms],
+                "comp": [c for c, ms in groups.items() for _ in ms],
+            }
+        ),
+    )
+    store.con.register("_link_loose", pa.table({"number": loose}))
+    try:
+        hits = store.sql(
+            """
+            WITH gc AS (
+                SELECT DISTINCT k.comp, c.callee
+                FROM calls c JOIN _link_comp k ON k.number = c.caller
+            ), lc AS (
+                SELECT DISTINCT c.caller AS number, c.callee
+                FROM calls c JOIN _link_loose l ON l.number = c.caller
+            )
+            SELECT number, list(comp ORDER BY shared DESC), list(shared ORDER BY shared DESC)
+            FROM (SELECT lc.number, gc.comp, count(*) AS shared FROM lc JOIN gc USING (callee)
+                  GROUP BY ALL)
+            GROUP BY number
+            """
+        ).fetchall()
+    finally:
+        store.con.unregister("_link_comp")
+        store.con.unregister("_link_loose")
+    for number, comps, shared in hits:
+        rng = info[number][4]
+        mobile = info[number][10] == "mobile"
+        best, n = comps[0], shared[0]
+        second = shared[1] if len(shared) > 1 else 0
+        prompt = prompt_of.get(number)
+        if prompt is not None:
+            theirs = group_prompt.get(best)
+            if theirs is None or abs(theirs - prompt) > tol:
+                continue
+            signal = "callees+prompt"
+        elif rng in group_ranges[best] and not mobile:
+            signal = "range+callees"
+        elif mobile:
+            signal, n = "callees", n - 1
+        else:
             continue
-        hits: Counter[str] = Counter()
-        for t in values:
-            near = {uf.find(m) for p, m in by_range[rng] if abs(p - t) <= tol}
-            if len(near) == 1:
-                hits[near.pop()] += 1
-        if hits:
-            (root, n), *rest = hits.most_common()
-            if n >= 2 and (not rest or n > 2 * rest[0][1]):
-                uf.union(root, number)
-                linked_by[number].add("range+talk")
-
-
-def _chain(members: list[tuple[float, str]], tol: float, uf: _UnionFind) -> int:
-    """Group numbers whose prompt lengths agree within ``tol``; returns unions made.
-
-    Agglomerative on the sorted prompts: the two neighbouring groups whose mean prompts
-    are closest merge first, while that distance is within ``tol``. Comparing group
-    means (not neighbours) keeps a chain of noisy estimates from bridging two
-    campaigns whose prompts differ by a few tenths of a second.
-    """
-    members.sort()
-    # (sum of prompts, count, numbers) per group
-    groups: list[tuple[float, int, list[str]]] = [(p, 1, [n]) for p, n in members]
-    while len(groups) > 1:
-        means = [total / count for total, count, _ in groups]
-        gaps = [b - a for a, b in itertools.pairwise(means)]
-        i = min(range(len(gaps)), key=gaps.__getitem__)
-        if gaps[i] > tol:
-            break
-        (ta, ca, na), (tb, cb, nb) = groups[i], groups.pop(i + 1)
-        groups[i] = (ta + tb, ca + cb, na + nb)
-    made = 0
-    for _, _, numbers in groups:
-        for other in numbers[1:]:
-            uf.union(numbers[0], other)
-            made += 1
-    return made
+        if n < min_shared or n < 2 * second:
+            continue
+        uf.union(best, number)
+        linked_by[number].add(signal)
 
 
 def link_campaigns(store: Any, config: Config | None = None) -> LinkResult:
@@ -247,16 +445,22 @@ def link_campaigns(store: Any, config: Config | None = None) -> LinkResult:
     info = {r[0]: r for r in rows}
     uf = _UnionFind()
     linked_by: dict[str, set[str]] = defaultdict(set)
-    # numbers with a clear recorded prompt, grouped by range
-    by_range: dict[str, list[tuple[float, str]]] = defaultdict(list)
-    for number, _score, _trunk, _block, rng, prompt, share, _calls, _f, _l in rows:
-        uf.find(number)
-        if rng and prompt is not None and share >= min_prompt_share and prompt >= 3:
-            by_range[rng].append((float(prompt), number))
+    for r in rows:
+        uf.find(r[0])
+    # the prompt each number plays: the peak of its range's pooled talk times that its
+    # own answered calls land on (one vendor runs its clients' campaigns from one range)
+    prompt_of = _range_prompts(store, rows, min_score, cfg, uf, linked_by)
+    # a number outside any range keeps its own estimate, where it has a clear one
+    for r in rows:
+        if r[0] not in prompt_of and r[5] is not None and r[6] >= min_prompt_share and r[5] >= 3:
+            prompt_of[r[0]] = float(r[5])
     # numbers that re-dialled the same citizens: one campaign's target slice (each client
     # of a vendor gets its own slice), unless their prompts clearly differ
-    prompt_of = {r[0]: r[5] for r in rows if r[5] is not None and r[6] >= min_prompt_share}
     range_tol = float(cfg.get("campaigns.range_prompt_tolerance_s"))
+
+    def mobile(*numbers: str) -> bool:
+        return all(info[n][10] == "mobile" for n in numbers)
+
     for x, y, _shared, _overlap in _callee_pairs(
         store,
         min_score,
@@ -266,11 +470,30 @@ def link_campaigns(store: Any, config: Config | None = None) -> LinkResult:
         px, py = prompt_of.get(x), prompt_of.get(y)
         if px is not None and py is not None and abs(px - py) > range_tol:
             continue
-        if info[x][4] != info[y][4]:
-            continue  # two ranges: likely two vendors (reseller trunks are shared too)
+        if info[x][4] != info[y][4] and not (px is not None and py is not None and mobile(x, y)):
+            # two ranges: likely two vendors (reseller trunks are shared too); mobiles
+            # have no ranges (SIM farms), so there the agreeing prompts must do
+            continue
         uf.union(x, y)
         linked_by[x].add("callees")
         linked_by[y].add("callees")
+    # consecutive slices of one numeric sweep, playing the same prompt from one range
+    # (mobiles have no range: two vendors' SIM farms sweeping one stretch of the city
+    # would meet)
+    for x, y in _sweep_pairs(
+        store,
+        min_score,
+        float(cfg.get("campaigns.sweep_min_ascending")),
+        float(cfg.get("campaigns.sweep_max_gap")),
+    ):
+        px, py = prompt_of.get(x), prompt_of.get(y)
+        if px is None or py is None or abs(px - py) > range_tol:
+            continue  # a vendor's clients' slices also meet where one piece ends
+        if info[x][4] != info[y][4]:
+            continue  # and other vendors' sweeps pass by
+        uf.union(x, y)
+        linked_by[x].add("sweep")
+        linked_by[y].add("sweep")
     # hand-overs: a campaign's numbers cut its day into consecutive slices, so one
     # number starts dialling as the last one retires, with the same prompt
     gap = float(cfg.get("campaigns.handover_seconds"))
@@ -289,11 +512,6 @@ def link_campaigns(store: Any, config: Config | None = None) -> LinkResult:
                 uf.union(number, other)
                 linked_by[number].add("handover")
                 linked_by[other].add("handover")
-    for ranged in by_range.values():
-        if _chain(ranged, range_tol, uf):
-            for _, m in ranged:
-                linked_by[m].add("range+prompt")
-    _attach_sparse(store, rows, by_range, prompt_of, min_score, range_tol, uf, linked_by)
     # numbers heard playing the same recorded prompt (honeypot audio)
     groups: dict[tuple[str, Any], list[str]] = defaultdict(list)
     if _table_exists(store, "recordings"):
@@ -303,6 +521,8 @@ def link_campaigns(store: Any, config: Config | None = None) -> LinkResult:
         ).fetchall():
             if number in info:
                 groups[("prompt_id", prompt_id)].append(number)
+    _cross_range(store, rows, prompt_of, cfg, uf, linked_by)
+    _attach_by_callees(store, rows, prompt_of, cfg, uf, linked_by)
     for (signal, _key), members in groups.items():
         for other in members[1:]:
             uf.union(members[0], other)
@@ -357,7 +577,7 @@ def link_campaigns(store: Any, config: Config | None = None) -> LinkResult:
                 " linked_by) VALUES (?, ?, ?, ?, ?, ?)",
                 membership,
             )
-        _summarize(con)
+        _summarize(con, min_prompt_share)
     return LinkResult(
         campaigns=len(set(assigned.values())),
         numbers=len(membership),
@@ -366,8 +586,10 @@ def link_campaigns(store: Any, config: Config | None = None) -> LinkResult:
     )
 
 
-def _summarize(con: Any) -> None:
-    """Recompute ``campaigns`` and ``campaign_trunks`` from memberships and calls."""
+def _summarize(con: Any, min_prompt_share: float) -> None:
+    """Recompute ``campaigns`` and ``campaign_trunks`` from memberships and calls. A
+    campaign's prompt is recorded only when at least ``min_prompt_share`` of its answered
+    calls end there (a dialer that varies its prompt has none)."""
     con.execute(
         """
         CREATE OR REPLACE TEMP TABLE _cc AS
@@ -392,7 +614,7 @@ def _summarize(con: Any) -> None:
         )
         SELECT nums.campaign_id, base.first_seen, base.last_seen, nums.numbers,
                coalesce(base.calls, 0) AS calls, coalesce(nums.score, 0) AS score,
-               prompt.prompt_seconds
+               CASE WHEN prompt.share >= {float(min_prompt_share)} THEN prompt.prompt_seconds END
         FROM nums LEFT JOIN base USING (campaign_id) LEFT JOIN prompt USING (campaign_id)
         """
     )

@@ -377,6 +377,9 @@ class Engine:
             math.log1p(act.ended),
             1.0 if caller in k.known_legit else 0.0,
             min(1.0, k.received.get(caller, 0) / (act.n_invites + 1)),
+            # one citizen dialled by some campaign before is chance; several by the same
+            # campaign is its slice being re-dialled
+            _redial_share(act),
         ]
 
     def assign(self, call: CallSetup, act: NumberActivity) -> tuple[str, bool, list[str]]:
@@ -385,24 +388,29 @@ class Engine:
         1. Its allocation block and 1000-number range name the vendor's campaigns (lines
            are bought in consecutive ranges); without them, the campaigns on its trunk.
         2. Among those, the campaign that dialled its callees before wins (each client
-           of a vendor has its own slice of the target list, re-dialled from new numbers).
+           of a vendor has its own slice of the target list, re-dialled from new numbers);
+           a campaign whose slice most of its callees are, from any range, is a
+           candidate for refusal memory.
         3. Once its answered calls show a prompt length, only campaigns with that prompt
            remain; if none of the candidates has it, the campaigns on its trunk that do;
            if none does, it is a campaign not seen before (a provisional id per range
-           and prompt).
+           and prompt). Before its prompt is clear (three answered calls at one length),
+           a single call that ended at exactly one candidate's prompt picks that one.
 
         Returns the campaign, whether the evidence singles it out (a vendor's range
         alone does not tell its clients apart), and the evidence.
         """
         k = self.k
+        kind = k.kind_of.get(call.caller, "")
         block = k.block_of.get(call.caller, "")
-        rng = range_key(call.caller, k.kind_of.get(call.caller, ""), block)
+        rng = range_key(call.caller, kind, block)
         why: list[str] = []
         votes: dict[str, float] = {}
-        for dist, weight, label, key in (
-            (k.block_campaigns.get(block), 1.0, "block", block),
-            (k.range_campaigns.get(rng), 0.5, "range", rng),
-        ):
+        # a mobile block holds thousands of unrelated subscribers (and SIM-farm lines of
+        # any vendor): it names no campaign
+        lines = () if kind == "mobile" else ((block, 1.0, "block"), (rng, 0.5, "range"))
+        for key, weight, label in lines:
+            dist = (k.block_campaigns if label == "block" else k.range_campaigns).get(key)
             if dist:
                 total = sum(dist.values())
                 why.append(f"{label} {key} holds {total} numbers of {len(dist)} campaign(s)")
@@ -415,24 +423,31 @@ class Engine:
             votes = {c: 0.5 * m / total for c, m in trunk_dist.items()}
         act.candidates = tuple(votes)  # until the evidence singles one out
         confident = len(votes) == 1
-        if act.callee_votes and votes:
+        by_callees = False
+        if act.callee_votes:
             n = act.n_invites
+            top = max(act.callee_votes, key=lambda c: (act.callee_votes[c], c))
+            if top not in votes and act.callee_votes[top] >= max(3, 0.5 * n):
+                # most of its callees are one campaign's slice: whatever its range says,
+                # refusals of that campaign count (the id reported needs more evidence)
+                act.candidates = (*act.candidates, top)
+        if act.callee_votes and votes:
             best = max(votes, key=lambda c: act.callee_votes.get(c, 0))
             hits = act.callee_votes.get(best, 0)
             if hits >= 2 and hits >= 0.3 * n:
                 for c in votes:
                     votes[c] += 2.0 * act.callee_votes.get(c, 0) / n
                 why.append(f"{hits} of its {n} callees were dialled by {best} before")
-                confident = True
+                confident = by_callees = True
         if act.prompt_stale:  # computed when first needed, not at every call end
             act.prompt = _prompt_of(act.talks, self.prompt_tolerance)
             act.prompt_stale = False
         prompt = act.prompt
+        tol = self.prompt_tolerance
+        prompts = k.campaign_prompt
         if prompt is not None:
-            tol = self.prompt_tolerance
-            prompts = k.campaign_prompt
             matching = {c: v for c, v in votes.items() if abs(prompts.get(c, -99) - prompt) <= tol}
-            if not matching:
+            if not matching and not by_callees:
                 matching = {
                     c: m / 1e6
                     for c, m in trunk_dist.items()
@@ -442,9 +457,24 @@ class Engine:
                 votes = matching
                 confident = confident or len(matching) == 1
                 why.append(f"its answered calls end at {prompt:.1f} s, that campaign's prompt")
+            elif by_callees:
+                pass  # the slice it re-dials says more than a prompt length shared by many
             else:
                 why.append(f"its answered calls end at {prompt:.1f} s, a prompt not heard before")
                 return f"N-{rng or call.caller}-{prompt:.1f}", True, why
+        elif act.talks and len(votes) > 1:
+            # too few answered calls for a prompt of its own: a call that ended at exactly
+            # one candidate's prompt length still tells the candidates apart
+            at_prompt = {
+                c: sum(1 for t in act.talks if abs(prompts.get(c, -99) - t) <= tol / 2)
+                for c in votes
+            }
+            ranked = sorted(at_prompt.values(), reverse=True)
+            if ranked[0] >= 1 and ranked[1] == 0:
+                best = max(at_prompt, key=at_prompt.__getitem__)
+                votes = {best: votes[best]}
+                confident = True
+                why.append(f"an answered call ended at {prompts[best]:.1f} s, {best}'s prompt")
         if not votes:
             return "", False, why
         best = max(votes, key=lambda c: (votes[c], c))
@@ -507,19 +537,27 @@ class Engine:
         }
 
 
-def _prompt_of(talks: list[float], tol: float) -> float | None:
-    """The recorded-prompt length a number's answered calls cluster at, if they do."""
-    if not talks:
+def _prompt_of(talks: list[float], tol: float, min_calls: int = 3) -> float | None:
+    """The recorded-prompt length a number's answered calls cluster at, if at least
+    ``min_calls`` of them (and a third) end within ``tol / 2`` of one another."""
+    if len(talks) < min_calls:
         return None
     best, best_n = None, 0
     for t in talks:
         n = sum(1 for u in talks if abs(u - t) <= tol / 2)
         if n > best_n:
             best, best_n = t, n
-    if best is None or best_n < max(1, len(talks) // 3):
+    if best is None or best_n < max(min_calls, len(talks) // 3):
         return None
     near = sorted(u for u in talks if abs(u - best) <= tol / 2)
     return near[len(near) // 2]
+
+
+def _redial_share(act: NumberActivity) -> float:
+    """Share of a number's calls, beyond the first, that went to citizens one campaign
+    had dialled before (0 until two such calls)."""
+    best = max(act.callee_votes.values(), default=0)
+    return (best - 1) / act.n_invites if best >= 2 else 0.0
 
 
 def _gap_cv(act: NumberActivity) -> float:

@@ -42,13 +42,15 @@ ONLINE_FEATURES: tuple[str, ...] = (
     "ended_calls_log",
     "known_legit",
     "received_ratio",
+    "callee_redial_share",
 )
 
 # Prior log-odds weights, used until the scorer is fitted on local history.
 # Campaign numbers come from blocks and trunks campaigns use, burst to many
 # distinct callees, in ascending order, with regular gaps, and their answered
 # calls end at the prompt's length; legitimate numbers are called back and were
-# seen before with low scores.
+# seen before with low scores; and a campaign re-dials its target slice from new
+# numbers, so many of a new number's callees were dialled by one campaign before.
 PRIOR_WEIGHTS: dict[str, float] = {
     "kind_fixed_line": 0.5,
     "kind_virtual": 0.8,
@@ -68,6 +70,7 @@ PRIOR_WEIGHTS: dict[str, float] = {
     "ended_calls_log": 0.0,
     "known_legit": -4.0,
     "received_ratio": -3.0,
+    "callee_redial_share": 3.0,
 }
 PRIOR_INTERCEPT = -5.0
 

@@ -33,6 +33,26 @@ def received_calls(store: Any, before_days: int | None = None) -> list[tuple[Any
     )
 
 
+def callee_campaigns(
+    store: Any, days: int, before_days: int | None = None
+) -> dict[str, tuple[str, ...]]:
+    """Per citizen, the campaigns that dialled them in the last ``days`` days of history
+    (with ``before_days``, the ``days`` days before that many days before the newest
+    call: what the call path knew at the start of a training window)."""
+    end = "last.m" if before_days is None else f"last.m - INTERVAL {int(before_days)} DAY"
+    rows = _pairs(
+        store,
+        f"""
+        WITH last AS (SELECT max(start_time) AS m FROM calls)
+        SELECT c.callee, list(DISTINCT cn.campaign_id)
+        FROM calls c JOIN campaign_numbers cn ON cn.number = c.caller, last
+        WHERE c.start_time > {end} - INTERVAL {int(days)} DAY AND c.start_time <= {end}
+        GROUP BY c.callee
+        """,
+    )
+    return {callee: tuple(campaigns) for callee, campaigns in rows}
+
+
 def load_knowledge(store: Any, config: Config | None = None) -> Knowledge:
     k = Knowledge()
     k.registry = dict(
@@ -89,18 +109,9 @@ def load_knowledge(store: Any, config: Config | None = None) -> Knowledge:
         if campaign is not None:
             dist = k.trunk_campaigns.setdefault(trunk, {})
             dist[campaign] = dist.get(campaign, 0) + int(n)
-    days = int((config or store.config).get("protect.callee_memory_days"))
-    for callee, campaigns in _pairs(
-        store,
-        f"""
-        WITH last AS (SELECT max(start_time) AS m FROM calls)
-        SELECT c.callee, list(DISTINCT cn.campaign_id)
-        FROM calls c JOIN campaign_numbers cn ON cn.number = c.caller, last
-        WHERE c.start_time > last.m - INTERVAL {days} DAY
-        GROUP BY c.callee
-        """,
-    ):
-        k.callee_campaigns[callee] = tuple(campaigns)
+    k.callee_campaigns = callee_campaigns(
+        store, int((config or store.config).get("protect.callee_memory_days"))
+    )
     k.known_legit = {
         r[0]
         for r in _pairs(

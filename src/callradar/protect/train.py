@@ -24,7 +24,12 @@ from callradar.config import Config
 from callradar.protect.engine import CallSetup, Engine, range_key
 from callradar.protect.online import ONLINE_FEATURES, OnlineScorer
 from callradar.protect.replay import call_columns
-from callradar.protect.state import load_knowledge, received_calls, save_scorer
+from callradar.protect.state import (
+    callee_campaigns,
+    load_knowledge,
+    received_calls,
+    save_scorer,
+)
 
 
 def training_rows(store: Any, config: Config) -> tuple[np.ndarray, np.ndarray]:
@@ -35,6 +40,11 @@ def training_rows(store: Any, config: Config) -> tuple[np.ndarray, np.ndarray]:
     # reciprocity as the call path would know it at the window's start: calls received
     # *before* it (the knowledge holds all history, which would leak the answer)
     k.received = dict(received_calls(store, before_days=days))
+    # ... and which campaigns had dialled each citizen before it (the window's own calls
+    # would name every campaign number's own campaign)
+    k.callee_campaigns = callee_campaigns(
+        store, int(config.get("protect.callee_memory_days")), before_days=days
+    )
     # every number fully tracked: the scorer must learn from the same features for all
     engine = Engine(knowledge=k, config=config, learn_live=False, fast_path=False)
     calls = store.arrow(

@@ -48,6 +48,14 @@ def concat(chunks: list[Chunk]) -> Chunk:
     )
 
 
+def bounded(x: np.ndarray, lo: float, hi: float) -> np.ndarray:
+    """Keep durations within ``[lo, hi]`` by reflecting at the bounds: clipping would
+    pile every out-of-range draw onto one exact value, which no switch records."""
+    x = np.where(x < lo, 2 * lo - x, x)
+    x = np.where(x > hi, 2 * hi - x, x)
+    return np.clip(x, lo, hi)
+
+
 def hour_factor(hour: np.ndarray) -> np.ndarray:
     """Answer-rate factor by local hour: people answer less early, late and at night."""
     f = np.full(24, 1.0)
@@ -86,7 +94,7 @@ def conversation(
     answered = rng.random(m) < np.asarray(p_answer) * hour_factor(hour)
     ring, reason = unanswered(rng, m)
     ring = np.where(answered, rng.uniform(2.0, 15.0, m), ring)
-    talk = np.clip(median * np.exp(sigma * rng.standard_normal(m)), lo, hi)
+    talk = bounded(median * np.exp(sigma * rng.standard_normal(m)), lo, hi)
     talk = np.where(answered, talk, 0.0)
     who = np.where(rng.random(m) < 0.5, CALLER_HANGUP, CALLEE_HANGUP)
     reason = np.where(answered, who, reason).astype(np.int8)

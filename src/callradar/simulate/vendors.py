@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from callradar.simulate import numbers as nb
-from callradar.simulate.calls import Chunk, hour_factor, unanswered
+from callradar.simulate.calls import Chunk, bounded, hour_factor, unanswered
 from callradar.simulate.scenario import Scenario
 from callradar.simulate.world import (
     CALLEE_HANGUP,
@@ -238,7 +238,7 @@ class Vendor:
         agent_talk = np.where(
             agent_refuse,
             heard + rng.uniform(4.0, 20.0, m),
-            np.clip(60.0 * np.exp(0.8 * rng.standard_normal(m)), 20.0, 300.0),
+            bounded(60.0 * np.exp(0.8 * rng.standard_normal(m)), 20.0, 300.0),
         )
         talk = np.where(speak, agent_talk, talk)
         reason = np.where(in_prompt & ~ivr, CALLEE_HANGUP, reason)

@@ -1,0 +1,200 @@
+"""Recorded-prompt lengths from pooled talk times, and which numbers play which.
+
+A dialer hangs up on a silent listener when its recorded prompt ends, so the
+answered calls of one campaign pile up at one talk time (the prompt's length,
+give or take the network's ~0.1 s jitter); calls hung up during the prompt,
+refusals and live-agent conversations spread thinly over other lengths.
+
+One number with a handful of answered calls rarely shows that pile on its own,
+but a vendor buys its lines in ranges and runs all its clients' campaigns from
+them: pooled over a range, every campaign's prompt stands out as a sharp peak.
+:func:`find_peaks` finds those peaks; :func:`assign` then gives each number
+the peak its own answered calls land on, so a number with a single
+prompt-length call still joins its campaign.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+BIN = 0.1  # seconds; talk times are recorded to 0.1 s
+LOW, HIGH = 3.0, 60.0  # talk times that can be a recorded prompt
+
+
+def _window_sum(counts: np.ndarray, half: int) -> np.ndarray:
+    """Sum of ``counts`` over ``[i - half, i + half]`` for every bin ``i``."""
+    c = np.concatenate([[0], np.cumsum(counts)])
+    n = len(counts)
+    idx = np.arange(n)
+    lo = np.clip(idx - half, 0, n)
+    hi = np.clip(idx + half + 1, 0, n)
+    return c[hi] - c[lo]
+
+
+def find_peaks(
+    talks: np.ndarray,
+    half_width: float = 0.3,
+    min_calls: int = 3,
+    min_z: float = 4.0,
+    background_s: float = 2.0,
+    pile_ratio: float = 3.0,
+) -> np.ndarray:
+    """Centres (seconds, ascending) of the talk-time peaks in ``talks``.
+
+    A peak is a bin whose count within ``half_width`` is the largest within
+    ``half_width`` either side, holds at least ``min_calls`` calls, twice the
+    count an equally wide window typically holds in the surrounding
+    ``background_s`` seconds (the thin spread of hang-ups and conversations;
+    neighbouring peaks left out), and ``min_z`` standard deviations above it
+    (a Poisson count). When talk times are recorded to a tenth of a second, a
+    bin holding over ``pile_ratio`` times its neighbours is a pile at one exact
+    value (a time-out), not a prompt, and is left out first. Its centre is
+    the mean of the talks within ``half_width`` of the peak bin. Two prompts
+    closer than ``half_width`` show as one peak.
+    """
+    t = np.asarray(talks, dtype=float)
+    t = t[(t >= LOW) & (t <= HIGH)]
+    if len(t) < min_calls:
+        return np.empty(0)
+    bins = np.rint((t - LOW) / BIN).astype(np.int64)
+    counts = np.bincount(bins, minlength=round((HIGH - LOW) / BIN) + 1).astype(float)
+    if np.mean(np.abs(t - np.rint(t)) > 1e-6) > 0.5:
+        # recorded to a tenth of a second, a prompt played to listeners ends over the
+        # network's jitter (its neighbouring bins hold about half its top bin); a pile at
+        # one exact value is a time-out or clipping artefact, left out
+        left = np.concatenate([[0.0], counts[:-1]])
+        right = np.concatenate([counts[1:], [0.0]])
+        pile = (counts >= 5) & (counts > pile_ratio * np.maximum(left, right) + 2)
+        if pile.any():
+            t, bins = t[~pile[bins]], bins[~pile[bins]]
+            counts[pile] = 0.0
+    half = max(1, round(half_width / BIN))
+    near = _window_sum(counts, half)
+    # the thin spread around, over the surrounding seconds, scaled to a peak-wide window
+    wide_half = max(half + 1, round(background_s / BIN))
+    padded = np.concatenate([np.full(wide_half, np.nan), counts, np.full(wide_half, np.nan)])
+    windows = np.lib.stride_tricks.sliding_window_view(padded, 2 * wide_half + 1)
+    # the surroundings' typical bin: the mean of the lower four fifths of their bins
+    # (a neighbouring campaign's peak is left out, and a sparse stretch is not all zeros)
+    ordered = np.sort(windows, axis=1)  # NaN (past the ends) sorts last
+    valid = np.sum(~np.isnan(windows), axis=1)
+    keep = np.maximum(1, (valid * 4) // 5)
+    lower = np.where(np.arange(windows.shape[1]) < keep[:, None], np.nan_to_num(ordered), 0.0)
+    # (the lower four fifths of Poisson-like counts average about 0.8 of their mean),
+    # and never below half the range's mean density (an empty stretch is no evidence)
+    typical = np.maximum(1.25 * lower.sum(axis=1) / keep, 0.5 * counts.mean())
+    background = typical * (2 * half + 1)
+    # one bin per peak: ties go to the first bin
+    ranked = near - np.arange(len(near)) * 1e-9
+    local_max = ranked >= _window_max(ranked, half)
+    ok = (
+        local_max
+        & (near >= min_calls)
+        & (near >= 2.0 * background)
+        & (near >= background + min_z * np.sqrt(background))
+    )
+    centres = []
+    for b in np.flatnonzero(ok):
+        centre = LOW + b * BIN
+        sel = np.abs(t - centre) <= half_width + 1e-9
+        centres.append(float(t[sel].mean()))
+    return np.asarray(sorted(centres))
+
+
+def _window_max(values: np.ndarray, half: int) -> np.ndarray:
+    """Maximum of ``values`` over ``[i - half, i + half]`` for every bin ``i``."""
+    n = len(values)
+    padded = np.concatenate([np.full(half, -np.inf), values, np.full(half, -np.inf)])
+    windows = np.lib.stride_tricks.sliding_window_view(padded, 2 * half + 1)
+    return windows.max(axis=1)[:n]
+
+
+def assign(
+    talk_lists: Sequence[Sequence[float]],
+    centres: np.ndarray,
+    half_width: float = 0.3,
+    min_share: float = 0.15,
+) -> list[int | None]:
+    """Per number, the index of the peak most of its answered calls land on (within
+    ``half_width`` of the nearest centre), or None when none does, two tie, or the
+    winner holds less than ``min_share`` of its calls (about half the answered calls
+    of a campaign number end at its prompt; a few calls of any number land near a
+    peak that is not its own)."""
+    out: list[int | None] = []
+    if len(centres) == 0:
+        return [None] * len(talk_lists)
+    for talks in talk_lists:
+        t = np.asarray(talks, dtype=float)
+        if len(t) == 0:
+            out.append(None)
+            continue
+        if len(centres) == 1:
+            nearest = np.zeros(len(t), dtype=np.int64)
+        else:
+            pos = np.clip(np.searchsorted(centres, t), 1, len(centres) - 1)
+            left = centres[pos - 1]
+            right = centres[pos]
+            nearest = np.where(np.abs(t - left) <= np.abs(t - right), pos - 1, pos)
+        hit = np.abs(t - centres[nearest]) <= half_width + 1e-9
+        if not hit.any():
+            out.append(None)
+            continue
+        votes = np.bincount(nearest[hit], minlength=len(centres))
+        order = np.argsort(votes)[::-1]
+        if votes[order[0]] < min_share * len(t) or (
+            len(order) > 1 and votes[order[1]] == votes[order[0]]
+        ):
+            out.append(None)
+        else:
+            out.append(int(order[0]))
+    return out
+
+
+def split_peak(
+    estimates: Sequence[float], weights: Sequence[int], tol: float, min_weight: int = 3
+) -> list[int | None]:
+    """Tell apart campaigns that share one peak (prompts a few tenths of a second apart).
+
+    ``estimates`` are the numbers' mean talk times at the peak and ``weights`` how many
+    calls each mean rests on. Numbers with at least ``min_weight`` calls are grouped
+    agglomeratively: the two neighbouring groups whose weighted mean prompts are
+    closest merge first, while that distance is within ``tol`` (comparing group means,
+    not neighbours, keeps a chain of noisy estimates from bridging two campaigns).
+    A number resting on fewer calls joins the group nearest its estimate when there is
+    one group, or when the nearest is within ``tol`` and the next at least twice as far;
+    otherwise it stays out (None). Returns a group index per number.
+    """
+    est = np.asarray(estimates, dtype=float)
+    w = np.asarray(weights, dtype=float)
+    rich = np.flatnonzero(w >= min_weight)
+    order = rich[np.argsort(est[rich], kind="stable")]
+    # (weighted sum, weight, member indices) per group, in prompt order
+    groups: list[tuple[float, float, list[int]]] = [
+        (float(est[i] * w[i]), float(w[i]), [int(i)]) for i in order
+    ]
+    while len(groups) > 1:
+        means = np.asarray([s / n for s, n, _ in groups])
+        gaps = np.diff(means)
+        i = int(np.argmin(gaps))
+        if gaps[i] > tol:
+            break
+        (sa, na, ma), (sb, nb, mb) = groups[i], groups.pop(i + 1)
+        groups[i] = (sa + sb, na + nb, ma + mb)
+    out: list[int | None] = [None] * len(est)
+    for g, (_, _, members) in enumerate(groups):
+        for i in members:
+            out[i] = g
+    means = np.asarray([s / n for s, n, _ in groups])
+    for j in np.flatnonzero(w < min_weight).tolist():
+        if len(groups) <= 1:
+            out[j] = 0  # one group (or only sparse numbers, which then form it)
+        else:
+            d = np.sort(np.abs(means - est[j]))
+            if d[0] <= tol and d[1] >= 2 * d[0]:
+                out[j] = int(np.argmin(np.abs(means - est[j])))
+    return out
+
+
+__all__ = ["assign", "find_peaks", "split_peak"]
