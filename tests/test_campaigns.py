@@ -124,3 +124,51 @@ def test_prompt_groups_do_not_bridge_two_campaigns_through_noisy_estimates() -> 
     assert parts[7] is None  # 12.18: about as near to both
     # with one group, every number of the peak joins it
     assert split_peak([12.0, 12.4, 11.7], [9, 1, 1], 0.15) == [0, 0, 0]
+
+
+def test_two_clients_with_one_prompt_are_told_apart_by_their_slices(store: Store) -> None:
+    """One vendor, one range, two clients whose prompts are 0.1 s apart: each client's
+    numbers re-dial its own slice of the target list on later days, never the other's."""
+    import random
+
+    rnd = random.Random(5)
+    slices = {
+        "X": [f"+86138400{i:05d}" for i in range(0, 300)],
+        "Y": [f"+86138400{i:05d}" for i in range(300, 600)],
+    }
+    prompt = {"X": 12.0, "Y": 12.1}
+    rows, numbers = [], []
+    n = 0
+    for client, offset in (("X", 0), ("Y", 50)):
+        for day in range(3):
+            for k in range(3):  # three numbers a day, each dials a third of the slice,
+                # cut at other places every day (the day's re-dials and fresh targets)
+                number = f"+86216000{2000 + offset + day * 3 + k:04d}"
+                numbers.append((number, client))
+                part = [slices[client][(k * 100 + day * 50 + i) % 300] for i in range(100)]
+                for j, callee in enumerate(part):
+                    n += 1
+                    answered = j % 3 == 0
+                    talk = prompt[client] + rnd.gauss(0, 0.1) if answered else 0.0
+                    start = f"2024-07-0{day + 1} {9 + k}:{j // 2 % 60:02d}:00+08"
+                    rows.append((f"s{n}", start, number, callee, answered, round(talk, 1)))
+    store.con.executemany(
+        "INSERT INTO calls (call_id, start_time, end_time, caller, callee, trunk, ring_seconds,"
+        " answered, talk_seconds, end_reason) VALUES (?, ?::TIMESTAMPTZ, ?::TIMESTAMPTZ"
+        " + INTERVAL 40 SECOND, ?, ?, 'TA', 8, ?, ?, 'caller_hangup')",
+        [(r[0], r[1], r[1], r[2], r[3], r[4], r[5]) for r in rows],
+    )
+    store.con.executemany(
+        "INSERT INTO numbers (number, kind, carrier, area, block) "
+        "VALUES (?, 'fixed_line', '', 'Shanghai', ?)",
+        [(num, num[:-2]) for num, _ in numbers],
+    )
+    store.con.executemany(
+        "INSERT INTO number_scores VALUES (?, DATE '2024-07-01', 0.95, 'burst', 'test', now())",
+        [(num,) for num, _ in numbers],
+    )
+    link_campaigns(store)
+    found = dict(store.sql("SELECT number, campaign_id FROM campaign_numbers").fetchall())
+    ids = {client: {found[num] for num, c in numbers if c == client} for client in "XY"}
+    assert len(ids["X"]) == 1 and len(ids["Y"]) == 1
+    assert ids["X"] != ids["Y"]

@@ -58,6 +58,7 @@ from __future__ import annotations
 import bisect
 from collections import Counter, defaultdict
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
 import numpy as np
@@ -77,6 +78,7 @@ class LinkResult:
 class _UnionFind:
     def __init__(self) -> None:
         self.parent: dict[str, str] = {}
+        self.tags: dict[str, set[int]] = {}
 
     def find(self, x: str) -> str:
         parent = self.parent
@@ -92,6 +94,21 @@ class _UnionFind:
         ra, rb = self.find(a), self.find(b)
         if ra != rb:
             self.parent[max(ra, rb)] = min(ra, rb)
+            merged = self.tags.pop(ra, set()) | self.tags.pop(rb, set())
+            if merged:
+                self.tags[min(ra, rb)] = merged
+
+    def tag(self, x: str, label: int) -> None:
+        """Mark ``x`` as one of a vendor's clients' slices (see :class:`_Slices`)."""
+        self.tags.setdefault(self.find(x), set()).add(label)
+
+    def join(self, a: str, b: str) -> bool:
+        """Union unless it would join two slices told apart; returns whether it did."""
+        ta, tb = self.tags.get(self.find(a)), self.tags.get(self.find(b))
+        if ta and tb and ta != tb:
+            return False
+        self.union(a, b)
+        return True
 
 
 def _table_exists(store: Any, name: str) -> bool:
@@ -188,6 +205,7 @@ def _range_prompts(
     cfg: Config,
     uf: _UnionFind,
     linked_by: dict[str, set[str]],
+    slices: _Slices,
 ) -> dict[str, float]:
     """Per range, the recorded prompts its suspects play (peaks of their pooled talk
     times) and the numbers playing each: those numbers are one campaign
@@ -235,15 +253,117 @@ def _range_prompts(
             for (number, estimate, _n), part in zip(found, parts, strict=True):
                 if part is not None:
                     groups[part].append((number, estimate))
-            for group in groups.values():
-                prompt = float(np.mean([e for _, e in group]))
-                for number, _e in group:
-                    prompt_of[number] = prompt
-                    uf.union(group[0][0], number)
-                if len(group) > 1:
-                    for number, _e in group:
-                        linked_by[number].add("range+prompt")
+            for whole in groups.values():
+                estimates = dict(whole)
+                for group in slices.split([n for n, _ in whole]):
+                    prompt = float(np.mean([estimates[n] for n in group]))
+                    for number in group:
+                        prompt_of[number] = prompt
+                        uf.union(group[0], number)
+                        if number in slices.label:
+                            uf.tag(number, slices.label[number])
+                    if len(group) > 1:
+                        for number in group:
+                            linked_by[number].add("range+prompt")
     return prompt_of
+
+
+MIN_SLICE_NUMBERS = 3  # numbers each client's part must hold before a group is split
+MAX_SLICE_OVERLAP = 0.01  # share of the smaller part's callees the parts may share
+
+
+class _Slices:
+    """Which numbers re-dialled the same citizens (one client's slice of a vendor's list),
+    to tell apart the clients of one vendor whose prompts are too close to separate.
+
+    Within one prompt group, the callee edges (``campaigns.callee_*``) form components;
+    components active on disjoint days are one client not yet joined by re-dials; two
+    or more parts left with at least ``MIN_SLICE_NUMBERS`` numbers each, which between
+    them dialled (next to) no common citizen, are two clients (a client's numbers
+    re-dial its own slice, never another's). The remaining numbers join the largest
+    part. Groups split this way are kept apart
+    by the later, weaker signals (sweeps, hand-overs, cross-range joins)."""
+
+    def __init__(self, store: Any, pairs: list[tuple[str, str]], days: dict[str, set[Any]]) -> None:
+        self.store = store
+        self.adj: dict[str, set[str]] = defaultdict(set)
+        for x, y in pairs:
+            self.adj[x].add(y)
+            self.adj[y].add(x)
+        self.days = days
+        self.label: dict[str, int] = {}
+        self._next = 0
+
+    def split(self, group: list[str]) -> list[list[str]]:
+        members = set(group)
+        seen: set[str] = set()
+        comps: list[list[str]] = []
+        for start in group:
+            if start in seen:
+                continue
+            comp, todo = [], [start]
+            seen.add(start)
+            while todo:
+                n = todo.pop()
+                comp.append(n)
+                for m in self.adj.get(n, ()):
+                    if m in members and m not in seen:
+                        seen.add(m)
+                        todo.append(m)
+            comps.append(comp)
+        big = sorted((c for c in comps if len(c) > 1), key=len, reverse=True)
+        # components active on disjoint days are one client not yet joined by re-dials
+        parts: list[tuple[list[str], set[Any]]] = []
+        for comp in big:
+            active = set().union(*(self.days.get(n, set()) for n in comp))
+            for part, part_days in parts:
+                if not active & part_days:
+                    part.extend(comp)
+                    part_days |= active
+                    break
+            else:
+                parts.append((list(comp), active))
+        parts = [(p, d) for p, d in parts if len(p) >= MIN_SLICE_NUMBERS]
+        if len(parts) < 2 or not self._disjoint([p for p, _ in parts]):
+            return [group]
+        kept = {n for p, _ in parts for n in p}
+        rest = [n for n in group if n not in kept]
+        parts[0][0].extend(rest)
+        out = [part for part, _ in parts]
+        for part in out:
+            for n in part:
+                self.label[n] = self._next
+            self._next += 1
+        return out
+
+    def _disjoint(self, parts: list[list[str]]) -> bool:
+        """Whether the parts dialled (next to) no common citizen: two clients' slices
+        are disjoint, while one client's numbers not yet joined by re-dials still meet
+        a few of the same citizens."""
+        import pyarrow as pa
+
+        table = pa.table(
+            {
+                "number": [n for p in parts for n in p],
+                "part": [i for i, p in enumerate(parts) for _ in p],
+            }
+        )
+        self.store.con.register("_link_parts", table)
+        try:
+            shared, smallest = self.store.sql(
+                """
+                WITH pc AS (
+                    SELECT DISTINCT k.part, c.callee
+                    FROM calls c JOIN _link_parts k ON k.number = c.caller
+                )
+                SELECT (SELECT count(*) FROM pc a JOIN pc b
+                        ON a.callee = b.callee AND a.part < b.part),
+                       (SELECT min(n) FROM (SELECT count(*) AS n FROM pc GROUP BY part))
+                """
+            ).fetchall()[0]
+        finally:
+            self.store.con.unregister("_link_parts")
+        return int(shared) <= MAX_SLICE_OVERLAP * int(smallest or 0)
 
 
 def _sweep_pairs(
@@ -346,7 +466,8 @@ def _cross_range(
     for x, y, _shared, _overlap in pairs:
         if abs(comp_prompt[x] - comp_prompt[y]) > tol or comp_ranges[x] & comp_ranges[y]:
             continue  # other prompts, or one range (whose groups were told apart on purpose)
-        uf.union(x, y)
+        if not uf.join(x, y):
+            continue
         for m in members[x] + members[y]:
             linked_by[m].add("callees+prompt")
 
@@ -430,9 +551,8 @@ def _attach_by_callees(
             signal, n = "callees", n - 1
         else:
             continue
-        if n < min_shared or n < 2 * second:
+        if n < min_shared or n < 2 * second or not uf.join(best, number):
             continue
-        uf.union(best, number)
         linked_by[number].add(signal)
 
 
@@ -449,7 +569,21 @@ def link_campaigns(store: Any, config: Config | None = None) -> LinkResult:
         uf.find(r[0])
     # the prompt each number plays: the peak of its range's pooled talk times that its
     # own answered calls land on (one vendor runs its clients' campaigns from one range)
-    prompt_of = _range_prompts(store, rows, min_score, cfg, uf, linked_by)
+    callee_pairs = _callee_pairs(
+        store,
+        min_score,
+        int(cfg.get("campaigns.callee_min_shared")),
+        float(cfg.get("campaigns.callee_min_overlap")),
+    )
+    days = {
+        r[0]: {
+            (r[8] + timedelta(days=d)).date() for d in range((r[9].date() - r[8].date()).days + 1)
+        }
+        for r in rows
+        if r[8] is not None and r[9] is not None
+    }
+    slices = _Slices(store, [(x, y) for x, y, _, _ in callee_pairs], days)
+    prompt_of = _range_prompts(store, rows, min_score, cfg, uf, linked_by, slices)
     # a number outside any range keeps its own estimate, where it has a clear one
     for r in rows:
         if r[0] not in prompt_of and r[5] is not None and r[6] >= min_prompt_share and r[5] >= 3:
@@ -461,12 +595,7 @@ def link_campaigns(store: Any, config: Config | None = None) -> LinkResult:
     def mobile(*numbers: str) -> bool:
         return all(info[n][10] == "mobile" for n in numbers)
 
-    for x, y, _shared, _overlap in _callee_pairs(
-        store,
-        min_score,
-        int(cfg.get("campaigns.callee_min_shared")),
-        float(cfg.get("campaigns.callee_min_overlap")),
-    ):
+    for x, y, _shared, _overlap in callee_pairs:
         px, py = prompt_of.get(x), prompt_of.get(y)
         if px is not None and py is not None and abs(px - py) > range_tol:
             continue
@@ -474,7 +603,8 @@ def link_campaigns(store: Any, config: Config | None = None) -> LinkResult:
             # two ranges: likely two vendors (reseller trunks are shared too); mobiles
             # have no ranges (SIM farms), so there the agreeing prompts must do
             continue
-        uf.union(x, y)
+        if not uf.join(x, y):
+            continue
         linked_by[x].add("callees")
         linked_by[y].add("callees")
     # consecutive slices of one numeric sweep, playing the same prompt from one range
@@ -491,7 +621,8 @@ def link_campaigns(store: Any, config: Config | None = None) -> LinkResult:
             continue  # a vendor's clients' slices also meet where one piece ends
         if info[x][4] != info[y][4]:
             continue  # and other vendors' sweeps pass by
-        uf.union(x, y)
+        if not uf.join(x, y):
+            continue
         linked_by[x].add("sweep")
         linked_by[y].add("sweep")
     # hand-overs: a campaign's numbers cut its day into consecutive slices, so one
@@ -509,7 +640,8 @@ def link_campaigns(store: Any, config: Config | None = None) -> LinkResult:
         for _last, q, other in ends[lo:hi]:
             same_line = info[other][4] == info[number][4] or info[other][2] == info[number][2]
             if other != number and abs(p - q) <= range_tol and same_line:
-                uf.union(number, other)
+                if not uf.join(number, other):
+                    continue
                 linked_by[number].add("handover")
                 linked_by[other].add("handover")
     # numbers heard playing the same recorded prompt (honeypot audio)
