@@ -136,6 +136,44 @@ _PROMPT_SQL = """
     )"""
 
 
+# callees of each group of numbers registered as ``_link_groups`` (see _query_groups)
+_GROUP_CALLEES = """gc AS (
+                SELECT DISTINCT k.grp, c.callee
+                FROM calls c JOIN _link_groups k ON k.number = c.caller
+            )"""
+
+
+def _query_groups(
+    store: Any,
+    sql: str,
+    groups: dict[Any, list[str]],
+    params: list[Any] | None = None,
+    loose: list[str] | None = None,
+) -> list[tuple[Any, ...]]:
+    """Run ``sql`` with the table ``_link_groups(number, grp)`` registered (and, given
+    ``loose``, ``_link_loose(number)``)."""
+    import pyarrow as pa
+
+    names = ["_link_groups"]
+    store.con.register(
+        "_link_groups",
+        pa.table(
+            {
+                "number": [m for ms in groups.values() for m in ms],
+                "grp": [g for g, ms in groups.items() for _ in ms],
+            }
+        ),
+    )
+    if loose is not None:
+        store.con.register("_link_loose", pa.table({"number": loose}))
+        names.append("_link_loose")
+    try:
+        return list(store.sql(sql, params or []).fetchall())
+    finally:
+        for name in names:
+            store.con.unregister(name)
+
+
 def _suspects(store: Any, min_score: float, min_calls: int) -> list[tuple[Any, ...]]:
     """Per suspect: score, main trunk, block, range, prompt, its share, calls, activity
     span, kind."""
@@ -193,6 +231,7 @@ def _callee_pairs(
         SELECT x, y, shared, shared / least(dx.d, dy.d) AS overlap
         FROM pairs JOIN deg dx ON dx.caller = x JOIN deg dy ON dy.caller = y
         WHERE shared >= ? AND shared / least(dx.d, dy.d) >= ?
+        ORDER BY x, y
         """,
         [min_score, min_shared, min_overlap],
     ).fetchall()
@@ -340,29 +379,15 @@ class _Slices:
         """Whether the parts dialled (next to) no common citizen: two clients' slices
         are disjoint, while one client's numbers not yet joined by re-dials still meet
         a few of the same citizens."""
-        import pyarrow as pa
-
-        table = pa.table(
-            {
-                "number": [n for p in parts for n in p],
-                "part": [i for i, p in enumerate(parts) for _ in p],
-            }
-        )
-        self.store.con.register("_link_parts", table)
-        try:
-            shared, smallest = self.store.sql(
-                """
-                WITH pc AS (
-                    SELECT DISTINCT k.part, c.callee
-                    FROM calls c JOIN _link_parts k ON k.number = c.caller
-                )
-                SELECT (SELECT count(*) FROM pc a JOIN pc b
-                        ON a.callee = b.callee AND a.part < b.part),
-                       (SELECT min(n) FROM (SELECT count(*) AS n FROM pc GROUP BY part))
-                """
-            ).fetchall()[0]
-        finally:
-            self.store.con.unregister("_link_parts")
+        shared, smallest = _query_groups(
+            self.store,
+            f"""
+            WITH {_GROUP_CALLEES}
+            SELECT (SELECT count(*) FROM gc a JOIN gc b ON a.callee = b.callee AND a.grp < b.grp),
+                   (SELECT min(n) FROM (SELECT count(*) AS n FROM gc GROUP BY grp))
+            """,
+            dict(enumerate(parts)),
+        )[0]
         return int(shared) <= MAX_SLICE_OVERLAP * int(smallest or 0)
 
 
@@ -391,7 +416,7 @@ def _sweep_pairs(
         FROM y GROUP BY ALL
         HAVING count(*) >= 5
            AND avg(CASE WHEN v > pv THEN 1.0 WHEN pv IS NOT NULL THEN 0.0 END) >= ?
-        ORDER BY day, min(v)
+        ORDER BY day, min(v), caller
         """,
         [min_score, min_ascending],
     ).fetchall()
@@ -423,7 +448,6 @@ def _cross_range(
     its virtual block alike, and re-dials it from new numbers days later, so the two
     groups share a large part of their callees; other vendors' groups with a colliding
     prompt meet the same citizens only by chance."""
-    import pyarrow as pa
 
     tol = float(cfg.get("campaigns.cross_range_prompt_tolerance_s"))
     min_shared = int(cfg.get("campaigns.cross_range_min_shared"))
@@ -436,33 +460,23 @@ def _cross_range(
         return
     comp_prompt = {c: float(np.mean([prompt_of[m] for m in ms])) for c, ms in members.items()}
     comp_ranges = {c: {rng_of.get(m, "") for m in ms} for c, ms in members.items()}
-    table = pa.table(
-        {
-            "number": [m for ms in members.values() for m in ms],
-            "comp": [c for c, ms in members.items() for _ in ms],
-        }
+    pairs = _query_groups(
+        store,
+        f"""
+        WITH {_GROUP_CALLEES}, size AS (
+            SELECT grp, count(*) AS n FROM gc GROUP BY grp
+        ), shared AS (
+            SELECT a.grp AS x, b.grp AS y, count(*) AS shared
+            FROM gc a JOIN gc b ON a.callee = b.callee AND a.grp < b.grp GROUP BY ALL
+        )
+        SELECT x, y, shared, shared / least(sx.n, sy.n)
+        FROM shared JOIN size sx ON sx.grp = x JOIN size sy ON sy.grp = y
+        WHERE shared >= ? AND shared / least(sx.n, sy.n) >= ?
+        ORDER BY shared DESC, x, y
+        """,
+        members,
+        [min_shared, min_overlap],
     )
-    store.con.register("_link_comp", table)
-    try:
-        pairs = store.sql(
-            """
-            WITH gc AS (
-                SELECT DISTINCT k.comp, c.callee
-                FROM calls c JOIN _link_comp k ON k.number = c.caller
-            ), size AS (
-                SELECT comp, count(*) AS n FROM gc GROUP BY comp
-            ), shared AS (
-                SELECT a.comp AS x, b.comp AS y, count(*) AS shared
-                FROM gc a JOIN gc b ON a.callee = b.callee AND a.comp < b.comp GROUP BY ALL
-            )
-            SELECT x, y, shared, shared / least(sx.n, sy.n)
-            FROM shared JOIN size sx ON sx.comp = x JOIN size sy ON sy.comp = y
-            WHERE shared >= ? AND shared / least(sx.n, sy.n) >= ?
-            """,
-            [min_shared, min_overlap],
-        ).fetchall()
-    finally:
-        store.con.unregister("_link_comp")
     for x, y, _shared, _overlap in pairs:
         if abs(comp_prompt[x] - comp_prompt[y]) > tol or comp_ranges[x] & comp_ranges[y]:
             continue  # other prompts, or one range (whose groups were told apart on purpose)
@@ -487,7 +501,6 @@ def _attach_by_callees(
     that never played its prompt to a listener (a handful of calls) joins a group
     holding a number of its own range, i.e. its vendor (``range+callees``; mobiles,
     which have no ranges, need one more shared citizen)."""
-    import pyarrow as pa
 
     min_shared = int(cfg.get("campaigns.attach_min_shared"))
     tol = float(cfg.get("campaigns.cross_range_prompt_tolerance_s"))
@@ -505,35 +518,21 @@ def _attach_by_callees(
         for c, ms in groups.items()
         if (p := [prompt_of[m] for m in ms if m in prompt_of])
     }
-    store.con.register(
-        "_link_comp",
-        pa.table(
-            {
-                "number": [m for ms in groups.values() for m in ms],
-                "comp": [c for c, ms in groups.items() for _ in ms],
-            }
-        ),
+    hits = _query_groups(
+        store,
+        f"""
+        WITH {_GROUP_CALLEES}, lc AS (
+            SELECT DISTINCT c.caller AS number, c.callee
+            FROM calls c JOIN _link_loose l ON l.number = c.caller
+        )
+        SELECT number, list(grp ORDER BY shared DESC, grp), list(shared ORDER BY shared DESC)
+        FROM (SELECT lc.number, gc.grp, count(*) AS shared FROM lc JOIN gc USING (callee)
+              GROUP BY ALL)
+        GROUP BY number ORDER BY number
+        """,
+        groups,
+        loose=loose,
     )
-    store.con.register("_link_loose", pa.table({"number": loose}))
-    try:
-        hits = store.sql(
-            """
-            WITH gc AS (
-                SELECT DISTINCT k.comp, c.callee
-                FROM calls c JOIN _link_comp k ON k.number = c.caller
-            ), lc AS (
-                SELECT DISTINCT c.caller AS number, c.callee
-                FROM calls c JOIN _link_loose l ON l.number = c.caller
-            )
-            SELECT number, list(comp ORDER BY shared DESC), list(shared ORDER BY shared DESC)
-            FROM (SELECT lc.number, gc.comp, count(*) AS shared FROM lc JOIN gc USING (callee)
-                  GROUP BY ALL)
-            GROUP BY number
-            """
-        ).fetchall()
-    finally:
-        store.con.unregister("_link_comp")
-        store.con.unregister("_link_loose")
     for number, comps, shared in hits:
         rng = info[number][4]
         mobile = info[number][10] == "mobile"
