@@ -26,9 +26,16 @@ def test_policy_thresholds_and_registry() -> None:
     assert [p.decide(s) for s in (0.1, 0.6, 0.95)] == ["allow", "label", "block"]
     assert p.decide(0.99, in_registry=True) == "label"
     assert p.decide(0.6, refused=True) == "block"
-    assert p.decide(0.3, refused=True) == "allow"
+    assert p.decide(0.3, refused=True) == "allow"  # refused_threshold defaults to label
+    p = Policy.from_config(Config(environ={}))
+    assert p.refused_threshold == 0.3
+    assert p.decide(0.35, refused=True) == "block" and p.decide(0.35) == "allow"
+    assert p.decide(0.25, refused=True) == "allow"
+    assert p.decide(0.35, refused=True, in_registry=True) == "allow"
     with pytest.raises(ConfigError):
         Policy.from_config(Config({"protect.label_threshold": 0.95}, environ={}))
+    with pytest.raises(ConfigError):
+        Policy.from_config(Config({"protect.refused_threshold": 0.7}, environ={}))
 
 
 def test_known_campaign_number_is_blocked_with_reason(engine: Engine) -> None:

@@ -230,6 +230,12 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("protect.block_threshold", 0.9, "Score at or above which a call is blocked."),
     Setting("protect.label_threshold", 0.5, "Score at or above which a call is labeled."),
     Setting(
+        "protect.refused_threshold",
+        0.3,
+        "Score at or above which a call is blocked when its callee refused the campaign the "
+        "call's evidence (its campaign, or the campaigns of its block and range) points at.",
+    ),
+    Setting(
         "protect.burst_window_s",
         600.0,
         "Window in seconds over which a number's recent INVITEs are counted at call setup.",

@@ -267,13 +267,20 @@ class Engine:
                 if c and c in refusals:
                     refused_what = c
                     break
-            if not refused_what and score >= self.policy.label_threshold:
+            if not refused_what and score >= self.policy.refused_threshold:
                 # a suspect number's range names its vendor's campaigns; a refusal of any
                 # of them counts (rotating numbers split campaigns before linking joins them)
                 k = self.k
+                kind = k.kind_of.get(caller, "")
                 block = k.block_of.get(caller, "")
-                rng = range_key(caller, k.kind_of.get(caller, ""), block)
-                for dist in (k.block_campaigns.get(block), k.range_campaigns.get(rng)):
+                rng = range_key(caller, kind, block)
+                # (a mobile block holds unrelated subscribers: it names no campaign)
+                lines = (
+                    ()
+                    if kind == "mobile"
+                    else (k.block_campaigns.get(block), k.range_campaigns.get(rng))
+                )
+                for dist in lines:
                     hit = next((c for c in dist or () if c in refusals), "")
                     if hit:
                         refused_what = hit
@@ -486,8 +493,12 @@ class Engine:
         score = float(self.scorer.predict_proba_one(self.features(call, act)))
         k = self.k
         if score < self.policy.label_threshold:
-            # most calls: nothing to explain beyond the score
             known = "known number" if call.caller in k.number_score else "new number"
+            if score >= self.policy.refused_threshold and call.callee in k.refused:
+                # the callee refused a campaign: which ones this number may be matters
+                # (``act.candidates``), though no campaign is reported at this score
+                self.assign(call, act)
+            # most calls: nothing to explain beyond the score
             return score, "", f"{known}; no campaign evidence"
         campaign, confident, why = self.assign(call, act)
         if act.n_invites > 1:

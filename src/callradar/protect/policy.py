@@ -6,8 +6,9 @@ deliberately small and conservative:
 * a number in the registry of known organizations is never blocked (at most
   labeled, and only when its own score is past the block threshold);
 * a call whose campaign the callee has refused is blocked whenever the call is
-  linked to that campaign with at least label confidence (a refusal of one
-  number is a refusal of the whole campaign);
+  linked to that campaign and scores at least ``protect.refused_threshold``
+  (a refusal of one number is a refusal of the whole campaign, and a citizen
+  who said no is owed a lower bar than a stranger);
 * otherwise: ``score >= protect.block_threshold`` blocks, ``score >=
   protect.label_threshold`` labels, anything lower is allowed.
 
@@ -32,28 +33,36 @@ DECISIONS = (ALLOW, LABEL, BLOCK)
 class Policy:
     block_threshold: float = 0.9
     label_threshold: float = 0.5
+    refused_threshold: float = 0.5
 
     @classmethod
     def from_config(cls, config: Config | None = None) -> Policy:
         cfg = config or Config()
         block = float(cfg.get("protect.block_threshold"))
         label = float(cfg.get("protect.label_threshold"))
+        refused = float(cfg.get("protect.refused_threshold"))
         if not 0.0 <= label <= block <= 1.0:
             from callradar.errors import ConfigError
 
             raise ConfigError(
                 f"protect thresholds must satisfy 0 <= label ({label}) <= block ({block}) <= 1"
             )
-        return cls(block_threshold=block, label_threshold=label)
+        if not 0.0 <= refused <= label:
+            from callradar.errors import ConfigError
+
+            raise ConfigError(
+                f"protect.refused_threshold ({refused}) must be in 0..label ({label})"
+            )
+        return cls(block_threshold=block, label_threshold=label, refused_threshold=refused)
 
     def decide(self, score: float, *, in_registry: bool = False, refused: bool = False) -> str:
         """Turn a score into a decision. ``refused``: the callee refused this call's campaign."""
         if in_registry:
             return LABEL if score >= self.block_threshold else ALLOW
-        if score >= self.block_threshold:
+        if score >= self.block_threshold or (refused and score >= self.refused_threshold):
             return BLOCK
         if score >= self.label_threshold:
-            return BLOCK if refused else LABEL
+            return LABEL
         return ALLOW
 
 
