@@ -11,6 +11,7 @@
 from __future__ import annotations
 
 import functools
+import re
 import shutil
 import tempfile
 from collections.abc import Callable
@@ -51,17 +52,41 @@ def _replace_outputs(
     return counts
 
 
+def last_uses(step_list: list[Step]) -> dict[int, list[str]]:
+    """Step index -> intermediate tables no later step reads (free them after it).
+
+    A step read only through a view lives as long as the view's readers do.
+    Outputs are kept (they are copied into the store at the end).
+    """
+    names = [s.name for s in step_list]
+    last: dict[str, int] = {}
+    for i in range(len(step_list) - 1, -1, -1):
+        step = step_list[i]
+        used_at = last.get(step.name, i) if step.name in VIEWS else i
+        for dep in names[:i]:
+            if dep not in last and re.search(rf"\b{dep}\b", step.sql):
+                last[dep] = used_at
+    out: dict[int, list[str]] = {}
+    for name, i in last.items():
+        if name not in OUTPUTS and name not in VIEWS:
+            out.setdefault(i, []).append(name)
+    return out
+
+
 @ENGINES.register("duckdb")
 def run_duckdb(store: Store, jobs: list[Job], progress: Callable[[str], None]) -> dict[str, int]:
     totals: dict[str, int] = {}
     for win, step_list, since in jobs:
         made: list[tuple[str, str]] = []
+        free = last_uses(step_list)
         try:
-            for step in step_list:
+            for i, step in enumerate(step_list):
                 progress(f"{win}: {step.name}")
                 kind = "VIEW" if step.name in VIEWS else "TABLE"
                 store.sql(f"CREATE OR REPLACE TEMP {kind} {step.name} AS {step.sql}")
                 made.append((kind, step.name))
+                for name in free.get(i, []):  # spent intermediates: free their memory now
+                    store.sql(f"DROP TABLE IF EXISTS temp.{name}")
             for table, n in _replace_outputs(store, win, since, lambda s: s).items():
                 totals[table] = totals.get(table, 0) + n
         finally:
