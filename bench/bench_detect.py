@@ -64,6 +64,21 @@ def _timed(label: str, fn: Any, out: dict[str, Any]) -> Any:
     return res
 
 
+class StepClock:
+    """A ``progress`` callback that records wall and CPU seconds of each feature step."""
+
+    def __init__(self) -> None:
+        self.steps: dict[str, list[float]] = {}
+        self._last: tuple[str, float, float] | None = None
+
+    def __call__(self, msg: str) -> None:
+        now, cpu = time.perf_counter(), _cpu()
+        if self._last is not None:
+            name, t0, c0 = self._last
+            self.steps[name] = [round(now - t0, 2), round(cpu - c0, 2)]
+        self._last = (msg, now, cpu)
+
+
 def run_duckdb(rows: int, work: Path, memory_limit: str) -> dict[str, Any]:
     out: dict[str, Any] = {"engine": "duckdb", "rows": rows}
     cfg = Config({"memory_limit": memory_limit}, environ={})
@@ -72,10 +87,13 @@ def run_duckdb(rows: int, work: Path, memory_limit: str) -> dict[str, Any]:
         generate_city(store, rows, days=1, seed=2026)
         out["generate_seconds"] = round(time.perf_counter() - t0, 1)
         print(f"  generated {rows:,} calls in {out['generate_seconds']} s", file=sys.stderr)
-        m = _timed("learn", lambda: learn(store), out)
+        clock = StepClock()
+        m = _timed("learn", lambda: learn(store, progress=clock), out)
         out["learn_detail"] = {
             k: m[k] for k in ("rows", "positive_rows", "seconds_features", "seconds_fit")
         }
+        # [wall s, CPU s] from the start of each step to the start of the next
+        out["learn_steps"] = clock.steps
         s = _timed("score", lambda: score(store, work / "scores"), out)
         out["score_detail"] = s
         out["caller_rows"] = store.sql(

@@ -359,7 +359,7 @@ _REASONS = "coalesce(reasons, 'low score: ' || summary)"
 def _score_batch(
     con: Any, model: CallerScorer, policy: Any, rb: pa.RecordBatch, explain_min: float, top_k: int
 ) -> None:
-    """Score one batch, explain its numbers scored ``explain_min`` or more, append to ``_scored``."""
+    """Score one batch (reasons for scores from ``explain_min``), append it to ``_scored``."""
     tbl = pa.Table.from_batches([rb])
     X = tbl.select(list(model.feature_names_))
     p = model.score_samples(X)

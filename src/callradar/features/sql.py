@@ -49,7 +49,6 @@ class Step:
 _COMMON_AGG = """
     count(*) AS attempts,
     count(DISTINCT callee) AS distinct_callees,
-    {extra}
     sum(CASE WHEN answered THEN 1 ELSE 0 END) AS answered_calls,
     avg(CASE WHEN answered THEN 1 ELSE 0 END) AS answer_rate,
     avg(CASE WHEN answered THEN talk_seconds END) AS talk_mean,
@@ -94,8 +93,7 @@ def steps(
         f" AS {col}"
         for col, vals in KIND_GROUPS.items()
     )
-    common = _COMMON_AGG.format(**fmt, extra="")
-    common_group = _COMMON_AGG.format(**fmt, extra="count(DISTINCT caller) AS distinct_callers,")
+    common = _COMMON_AGG.format(**fmt)
 
     busy = int(min_sequence_calls)
     out = [
@@ -245,16 +243,32 @@ def steps(
     # sequence aggregates first, so f_seq is freed before the passes over every call
     for level in ("caller", "trunk", "block"):
         out += _seq_steps(level, level)
-    out += _agg_steps("caller", "caller", common)
-    out += _agg_steps("trunk", "trunk", common_group)
-    out += _agg_steps("block", "block", common_group)
+    # each (trunk, block, caller) of the window once: distinct callers of trunks and
+    # blocks and their shares of new and of virtual-operator callers, in one pass
+    out.append(
+        Step(
+            "f_callers",
+            f"""
+    SELECT b.trunk, b.block, b.win_start, b.caller,
+           CASE WHEN f.first_seen >= b.win_start THEN 1 ELSE 0 END AS is_new,
+           CASE WHEN n.kind IN ({_in(KIND_GROUPS["kind_virtual"])}) THEN 1 ELSE 0 END
+               AS is_virtual
+    FROM (SELECT trunk, block, win_start, caller FROM f_base
+          GROUP BY trunk, block, win_start, caller) b
+    JOIN f_first f ON f.number = b.caller
+    LEFT JOIN numbers n ON n.number = b.caller
+    """,
+        )
+    )
+    for level in ("caller", "trunk", "block"):
+        out += _agg_steps(level, level, common)
     out += _output_steps(win, length, kind_cols, fmt["bin"])
     return out
 
 
 def _agg_steps(level: str, key: str, common: str) -> list[Step]:
     """Aggregates over every call for one grouping level (and, for trunks and blocks,
-    the shares of new and of virtual-operator callers)."""
+    distinct callers and the shares of new and of virtual-operator callers)."""
     filt = "" if level == "caller" else f"WHERE {key} <> ''"
     out = [
         Step(
@@ -267,19 +281,22 @@ def _agg_steps(level: str, key: str, common: str) -> list[Step]:
         )
     ]
     if level != "caller":
-        virt = _in(KIND_GROUPS["kind_virtual"])
+        # block is a function of the caller, so (trunk, window, caller) is unique in
+        # f_callers; a block's callers may use several trunks
+        src = (
+            "f_callers"
+            if level == "trunk"
+            else "(SELECT block, win_start, caller, is_new, is_virtual FROM f_callers "
+            "GROUP BY block, win_start, caller, is_new, is_virtual)"
+        )
         out.append(
             Step(
                 f"f_{level}_nc",
                 f"""
-    SELECT s.key, s.win_start,
-           avg(CASE WHEN f.first_seen >= s.win_start THEN 1 ELSE 0 END) AS new_caller_share,
-           avg(CASE WHEN n.kind IN ({virt}) THEN 1 ELSE 0 END) AS virtual_caller_share
-    FROM (SELECT {key} AS key, win_start, caller FROM f_base WHERE {key} <> ''
-          GROUP BY {key}, win_start, caller) s
-    JOIN f_first f ON f.number = s.caller
-    LEFT JOIN numbers n ON n.number = s.caller
-    GROUP BY s.key, s.win_start
+    SELECT {key} AS key, win_start, count(*) AS distinct_callers,
+           avg(is_new) AS new_caller_share, avg(is_virtual) AS virtual_caller_share
+    FROM {src} c WHERE {key} <> ''
+    GROUP BY {key}, win_start
     """,
             )
         )
@@ -347,8 +364,8 @@ def _output_steps(win: str, length: str, kind_cols: str, bin_s: str) -> list[Ste
     new_callers = """
     LEFT JOIN f_{lvl}_nc nc ON nc.key = a.key AND nc.win_start = a.win_start"""
     group_cols = f"""{_AGG_COLS},
-           a.distinct_callers,
-           CAST(a.attempts AS DOUBLE) / a.distinct_callers AS calls_per_caller,
+           nc.distinct_callers,
+           CAST(a.attempts AS DOUBLE) / nc.distinct_callers AS calls_per_caller,
            {_mode_cols(bin_s)},
            nc.new_caller_share, nc.virtual_caller_share"""
     steps_out = [
