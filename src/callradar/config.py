@@ -88,7 +88,7 @@ SETTINGS: tuple[Setting, ...] = (
         "features.compress_intermediates",
         True,
         "DuckDB engine: keep intermediate feature tables in a compressed in-memory database "
-        "(smaller, spills less on large days) instead of plain temp tables.",
+        "(smaller in memory, a little more CPU) instead of plain temp tables.",
     ),
     Setting("features.windows", ["hour", "day", "week"], "Windows computed by default."),
     Setting("features.long_talk_seconds", 60.0, "Talk time from which a call counts as long."),

@@ -95,7 +95,8 @@ SCRATCH = "callradar_feature_scratch"
 def run_duckdb(store: Store, jobs: list[Job], progress: Callable[[str], None]) -> dict[str, int]:
     """Run the steps in the store; intermediates are temp tables or, with
     ``features.compress_intermediates``, tables of a compressed in-memory database
-    (several times smaller: a city-day of 50M calls spills far less)."""
+    (smaller in memory; about 7 % more CPU on a 10M-call day). Each is dropped right
+    after its last reader."""
     compress = bool(store.config.get("features.compress_intermediates"))
     where = "TEMP"
     old_path = ""
