@@ -64,6 +64,21 @@ def _timed(label: str, fn: Any, out: dict[str, Any]) -> Any:
     return res
 
 
+class StepClock:
+    """A ``progress`` callback that records wall and CPU seconds of each feature step."""
+
+    def __init__(self) -> None:
+        self.steps: dict[str, list[float]] = {}
+        self._last: tuple[str, float, float] | None = None
+
+    def __call__(self, msg: str) -> None:
+        now, cpu = time.perf_counter(), _cpu()
+        if self._last is not None:
+            name, t0, c0 = self._last
+            self.steps[name] = [round(now - t0, 2), round(cpu - c0, 2)]
+        self._last = (msg, now, cpu)
+
+
 def run_duckdb(rows: int, work: Path, memory_limit: str) -> dict[str, Any]:
     out: dict[str, Any] = {"engine": "duckdb", "rows": rows}
     cfg = Config({"memory_limit": memory_limit}, environ={})
@@ -72,10 +87,13 @@ def run_duckdb(rows: int, work: Path, memory_limit: str) -> dict[str, Any]:
         generate_city(store, rows, days=1, seed=2026)
         out["generate_seconds"] = round(time.perf_counter() - t0, 1)
         print(f"  generated {rows:,} calls in {out['generate_seconds']} s", file=sys.stderr)
-        m = _timed("learn", lambda: learn(store), out)
+        clock = StepClock()
+        m = _timed("learn", lambda: learn(store, progress=clock), out)
         out["learn_detail"] = {
             k: m[k] for k in ("rows", "positive_rows", "seconds_features", "seconds_fit")
         }
+        # [wall s, CPU s] from the start of each step to the start of the next
+        out["learn_steps"] = clock.steps
         s = _timed("score", lambda: score(store, work / "scores"), out)
         out["score_detail"] = s
         out["caller_rows"] = store.sql(
@@ -86,10 +104,10 @@ def run_duckdb(rows: int, work: Path, memory_limit: str) -> dict[str, Any]:
     return out
 
 
-def run_side_by_side(rows: int, work: Path, memory_limit: str) -> dict[str, Any]:
+def run_side_by_side(rows: int, work: Path, memory_limit: str, driver: str) -> dict[str, Any]:
     """Same store, same rows: day features on DuckDB and on Spark, then learn + score."""
-    out: dict[str, Any] = {"rows": rows}
-    cfg = Config({"memory_limit": memory_limit, "features.spark_driver_memory": "2g"}, environ={})
+    out: dict[str, Any] = {"rows": rows, "spark_driver_memory": driver}
+    cfg = Config({"memory_limit": memory_limit, "features.spark_driver_memory": driver}, environ={})
     with Store(work / f"side-{rows}.duckdb", cfg) as store:
         generate_city(store, rows, days=1, seed=7)
         _timed("features_duckdb", lambda: build_features(store, ("day",), engine="duckdb"), out)
@@ -105,7 +123,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--spark-rows", type=int, default=10_000_000, help="calls for Spark vs DuckDB")
     ap.add_argument("--no-spark", action="store_true")
     ap.add_argument("--no-duckdb", action="store_true")
-    ap.add_argument("--memory-limit", default="3GB", help="DuckDB memory limit")
+    ap.add_argument("--memory-limit", default="6GB", help="DuckDB memory limit")
+    ap.add_argument("--spark-driver-memory", default="6g", help="Spark driver (local mode) memory")
     ap.add_argument("--work", type=Path, default=None, help="scratch directory (default: temp)")
     args = ap.parse_args(argv)
     print(f"machine: {os.cpu_count()} cores, load {os.getloadavg()}", file=sys.stderr)
@@ -115,7 +134,9 @@ def main(argv: list[str] | None = None) -> int:
         if not args.no_duckdb:
             result["duckdb"] = run_duckdb(args.rows, work, args.memory_limit)
         if not args.no_spark:
-            result["side_by_side"] = run_side_by_side(args.spark_rows, work, args.memory_limit)
+            result["side_by_side"] = run_side_by_side(
+                args.spark_rows, work, args.memory_limit, args.spark_driver_memory
+            )
         result["load_end"] = os.getloadavg()
     print(json.dumps(result, indent=2))
     return 0

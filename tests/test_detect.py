@@ -123,6 +123,10 @@ def test_learn_and_score(city: Store, tmp_path: Path) -> None:
     s = np.array([sc for _, sc, _ in rows])
     assert roc_auc_score(y, s) > 0.95  # never fitted on truth: weak labels only
     assert all(r for _, _, r in rows)
+    # re-scoring the day replaces its rows (number_scores has no primary key)
+    score(city)
+    counts = city.sql("SELECT count(*), count(DISTINCT (number, day)) FROM number_scores")
+    assert counts.fetchall()[0] == (n_feat, n_feat)
 
     with (tmp_path / "out" / "scores.csv").open(encoding="utf-8") as fh:
         out = list(csv.DictReader(fh))

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import itertools
 import math
+import re
 from collections import defaultdict
 
 import pytest
 
 from callradar.errors import NotReadyError, UnknownNameError
 from callradar.features import FEATURES, MODEL_FEATURES, build_features, feature_steps, to_spark
+from callradar.features.engines import last_uses
+from callradar.features.sql import OUTPUTS, VIEWS
 from callradar.features.synth import generate_city
 from callradar.store import Store
 
@@ -239,3 +242,18 @@ def test_duckdb_and_spark_produce_the_same_tables(store: Store) -> None:
                     assert math.isclose(u, v, rel_tol=1e-9, abs_tol=1e-9), (table, col, u, v)
                 else:
                     assert u == v, (table, col, u, v)
+
+
+def test_intermediates_are_freed_only_after_their_last_reader() -> None:
+    for win in ("hour", "day", "week"):
+        step_list = feature_steps(win)
+        free = last_uses(step_list)
+        dropped: set[str] = set()
+        for i, step in enumerate(step_list):
+            names_re = {s.name for s in step_list[:i]}
+            read = {n for n in names_re if re.search(rf"\b{n}\b", step.sql)}
+            assert not read & dropped, (win, step.name, read & dropped)
+            dropped |= set(free.get(i, []))
+        # every materialized intermediate is freed before the outputs are copied out
+        kept = {s.name for s in step_list} - dropped - set(OUTPUTS) - set(VIEWS)
+        assert not kept, kept

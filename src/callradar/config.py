@@ -84,6 +84,12 @@ SETTINGS: tuple[Setting, ...] = (
     ),
     Setting("features.spark_driver_memory", "3g", "Spark driver memory (local mode: all of it)."),
     Setting("features.spark_partitions", 8, "Spark shuffle partitions for feature work."),
+    Setting(
+        "features.compress_intermediates",
+        True,
+        "DuckDB engine: keep intermediate feature tables in a compressed in-memory database "
+        "(smaller in memory, a little more CPU) instead of plain temp tables.",
+    ),
     Setting("features.windows", ["hour", "day", "week"], "Windows computed by default."),
     Setting("features.long_talk_seconds", 60.0, "Talk time from which a call counts as long."),
     Setting(

@@ -296,44 +296,31 @@ def score(
     policy = Policy.from_config(cfg)
     cols = ", ".join(MODEL_FEATURES)
     con = store.con
-    reader = con.sql(
-        f"SELECT number, {cols}, {_summary_sql()} AS _summary, "
-        "number IN (SELECT number FROM registry) AS _in_registry "
-        f"FROM caller_features WHERE win = 'day' AND win_start = CAST('{win_start.isoformat()}' "
-        "AS TIMESTAMPTZ)"
-    ).to_arrow_reader(batch)
-    parts: list[pa.Table] = []
+    # batches stream from a second connection and go straight back into a temp table
+    # of this one, so scored rows live in DuckDB's memory (bounded, spilling), not in Arrow
+    con.execute(
+        "CREATE OR REPLACE TEMP TABLE _scored (number VARCHAR, score DOUBLE, decision VARCHAR, "
+        "reasons VARCHAR, summary VARCHAR)"
+    )
+    reader_con = con.cursor()
     n = 0
-    for rb in reader:
-        tbl = pa.Table.from_batches([rb])
-        X = tbl.select([c for c in model.feature_names_])
-        p = model.score_samples(X)
-        reasons: list[str | None] = [None] * tbl.num_rows  # None: the summary line, in SQL
-        hot = np.flatnonzero(p >= explain_min)
-        if len(hot):
-            expl = model.explain(X.take(pa.array(hot)), top_k=top_k, templates=REASON_TEMPLATES)
-            for i, rs in zip(hot, expl, strict=True):
-                reasons[i] = "; ".join(_reason_text(r) for r in rs) or None
-        in_reg = tbl.column("_in_registry").to_numpy(zero_copy_only=False).astype(bool)
-        decisions = _decide(policy, p, in_reg)
-        parts.append(
-            pa.table(
-                {
-                    "number": tbl.column("number"),
-                    "score": pa.array(p, pa.float64()),
-                    "decision": pa.array(decisions, pa.string()),
-                    "reasons": pa.array(reasons, pa.string()),
-                    "summary": tbl.column("_summary"),
-                }
-            )
-        )
-        n += tbl.num_rows
-        say(f"scored {n:,} numbers")
-    scored = pa.concat_tables(parts) if parts else None
+    try:
+        reader = reader_con.sql(
+            f"SELECT number, {cols}, {_summary_sql()} AS _summary, "
+            "number IN (SELECT number FROM registry) AS _in_registry "
+            "FROM caller_features WHERE win = 'day' "
+            f"AND win_start = CAST('{win_start.isoformat()}' AS TIMESTAMPTZ)"
+        ).to_arrow_reader(batch)
+        for rb in reader:
+            _score_batch(con, model, policy, rb, explain_min, top_k)
+            n += rb.num_rows
+            say(f"scored {n:,} numbers")
+    finally:
+        reader_con.close()
     counts: dict[str, int] = {"allow": 0, "label": 0, "block": 0}
-    if scored is None:
+    if n == 0:
+        con.execute("DROP TABLE IF EXISTS temp._scored")
         return {"numbers": 0, "day": str(win_start.date()), "model": name, **counts}
-    con.register("_scored", scored)
     try:
         with store.transaction() as tx:
             tx.execute("DELETE FROM number_scores WHERE day = CAST(? AS DATE)", [win_start.date()])
@@ -362,11 +349,41 @@ def score(
                 "(HEADER, DELIMITER ',')"
             )
     finally:
-        con.unregister("_scored")
+        con.execute("DROP TABLE IF EXISTS temp._scored")
     return {"numbers": n, "day": str(win_start.date()), "model": name, **counts}
 
 
 _REASONS = "coalesce(reasons, 'low score: ' || summary)"
+
+
+def _score_batch(
+    con: Any, model: CallerScorer, policy: Any, rb: pa.RecordBatch, explain_min: float, top_k: int
+) -> None:
+    """Score one batch (reasons for scores from ``explain_min``), append it to ``_scored``."""
+    tbl = pa.Table.from_batches([rb])
+    X = tbl.select(list(model.feature_names_))
+    p = model.score_samples(X)
+    reasons: list[str | None] = [None] * tbl.num_rows  # None: the summary line, in SQL
+    hot = np.flatnonzero(p >= explain_min)
+    if len(hot):
+        expl = model.explain(X.take(pa.array(hot)), top_k=top_k, templates=REASON_TEMPLATES)
+        for i, rs in zip(hot, expl, strict=True):
+            reasons[i] = "; ".join(_reason_text(r) for r in rs) or None
+    in_reg = tbl.column("_in_registry").to_numpy(zero_copy_only=False).astype(bool)
+    part = pa.table(
+        {
+            "number": tbl.column("number"),
+            "score": pa.array(p, pa.float64()),
+            "decision": pa.array(_decide(policy, p, in_reg), pa.string()),
+            "reasons": pa.array(reasons, pa.string()),
+            "summary": tbl.column("_summary"),
+        }
+    )
+    con.register("_scored_part", part)
+    try:
+        con.execute("INSERT INTO _scored SELECT * FROM _scored_part")
+    finally:
+        con.unregister("_scored_part")
 
 
 def _decide(policy: Any, p: np.ndarray, in_registry: np.ndarray) -> list[str]:

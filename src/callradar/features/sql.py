@@ -49,7 +49,6 @@ class Step:
 _COMMON_AGG = """
     count(*) AS attempts,
     count(DISTINCT callee) AS distinct_callees,
-    {extra}
     sum(CASE WHEN answered THEN 1 ELSE 0 END) AS answered_calls,
     avg(CASE WHEN answered THEN 1 ELSE 0 END) AS answer_rate,
     avg(CASE WHEN answered THEN talk_seconds END) AS talk_mean,
@@ -94,8 +93,7 @@ def steps(
         f" AS {col}"
         for col, vals in KIND_GROUPS.items()
     )
-    common = _COMMON_AGG.format(**fmt, extra="")
-    common_group = _COMMON_AGG.format(**fmt, extra="count(DISTINCT caller) AS distinct_callers,")
+    common = _COMMON_AGG.format(**fmt)
 
     busy = int(min_sequence_calls)
     out = [
@@ -133,27 +131,25 @@ def steps(
     SELECT caller AS number FROM f_busy_w GROUP BY caller
     """,
         ),
-        Step(
-            "f_hot",
-            """
-    SELECT b.* FROM f_base b
-    JOIN f_busy_w w ON w.caller = b.caller AND w.win_start = b.win_start
-    """,
-        ),
+        # the calls of busy callers, in call order: the sequence flags, plus what the
+        # overlap, reciprocity and mode steps need (the talk/ring-time bin)
         Step(
             "f_seq",
-            """
-    SELECT caller, win_start, trunk, block,
+            f"""
+    SELECT caller, win_start, trunk, block, callee, answered, bin,
            CASE WHEN prev_callee IS NULL THEN NULL
                 WHEN callee > prev_callee THEN 1 ELSE 0 END AS asc_flag,
            t - prev_t AS gap
     FROM (
-        SELECT h.caller, h.win_start, h.trunk, h.block, h.callee, h.t,
+        SELECT h.caller, h.win_start, h.trunk, h.block, h.callee, h.answered, h.t,
+               CAST(floor(CASE WHEN h.answered THEN h.talk_seconds ELSE h.ring_seconds END
+                          / {fmt["bin"]}) AS BIGINT) AS bin,
                lag(h.callee) OVER (PARTITION BY h.caller, h.win_start
                                    ORDER BY h.start_time, h.call_id) AS prev_callee,
                lag(h.t) OVER (PARTITION BY h.caller, h.win_start
                               ORDER BY h.start_time, h.call_id) AS prev_t
-        FROM f_hot h
+        FROM f_base h
+        JOIN f_busy_w w ON w.caller = h.caller AND w.win_start = h.win_start
     ) s
     """,
         ),
@@ -187,7 +183,7 @@ def steps(
         Step(
             "f_caller_callees",
             """
-    SELECT caller, win_start, callee FROM f_hot GROUP BY caller, win_start, callee
+    SELECT caller, win_start, callee FROM f_seq GROUP BY caller, win_start, callee
     """,
         ),
         Step(
@@ -211,7 +207,7 @@ def steps(
             "f_tcc",
             """
     SELECT caller, trunk, win_start, callee, count(*) AS own
-    FROM f_hot GROUP BY caller, trunk, win_start, callee
+    FROM f_seq GROUP BY caller, trunk, win_start, callee
     """,
         ),
         Step(
@@ -244,17 +240,37 @@ def steps(
     """,
         ),
     ]
-    out += _level_steps("caller", "caller", common, fmt["bin"])
-    out += _level_steps("trunk", "trunk", common_group, fmt["bin"])
-    out += _level_steps("block", "block", common_group, fmt["bin"])
+    # sequence aggregates first, so f_seq is freed before the passes over every call
+    for level in ("caller", "trunk", "block"):
+        out += _seq_steps(level, level)
+    # each (trunk, block, caller) of the window once: distinct callers of trunks and
+    # blocks and their shares of new and of virtual-operator callers, in one pass
+    out.append(
+        Step(
+            "f_callers",
+            f"""
+    SELECT b.trunk, b.block, b.win_start, b.caller,
+           CASE WHEN f.first_seen >= b.win_start THEN 1 ELSE 0 END AS is_new,
+           CASE WHEN n.kind IN ({_in(KIND_GROUPS["kind_virtual"])}) THEN 1 ELSE 0 END
+               AS is_virtual
+    FROM (SELECT trunk, block, win_start, caller FROM f_base
+          GROUP BY trunk, block, win_start, caller) b
+    JOIN f_first f ON f.number = b.caller
+    LEFT JOIN numbers n ON n.number = b.caller
+    """,
+        )
+    )
+    for level in ("caller", "trunk", "block"):
+        out += _agg_steps(level, level, common)
     out += _output_steps(win, length, kind_cols, fmt["bin"])
     return out
 
 
-def _level_steps(level: str, key: str, common: str, bin_s: str) -> list[Step]:
-    """Aggregates, sequence aggregates and the talk/ring modes for one grouping level."""
+def _agg_steps(level: str, key: str, common: str) -> list[Step]:
+    """Aggregates over every call for one grouping level (and, for trunks and blocks,
+    distinct callers and the shares of new and of virtual-operator callers)."""
     filt = "" if level == "caller" else f"WHERE {key} <> ''"
-    return [
+    out = [
         Step(
             f"f_{level}_agg",
             f"""
@@ -262,7 +278,35 @@ def _level_steps(level: str, key: str, common: str, bin_s: str) -> list[Step]:
     FROM f_base {filt}
     GROUP BY {key}, win_start
     """,
-        ),
+        )
+    ]
+    if level != "caller":
+        # block is a function of the caller, so (trunk, window, caller) is unique in
+        # f_callers; a block's callers may use several trunks
+        src = (
+            "f_callers"
+            if level == "trunk"
+            else "(SELECT block, win_start, caller, is_new, is_virtual FROM f_callers "
+            "GROUP BY block, win_start, caller, is_new, is_virtual)"
+        )
+        out.append(
+            Step(
+                f"f_{level}_nc",
+                f"""
+    SELECT {key} AS key, win_start, count(*) AS distinct_callers,
+           avg(is_new) AS new_caller_share, avg(is_virtual) AS virtual_caller_share
+    FROM {src} c WHERE {key} <> ''
+    GROUP BY {key}, win_start
+    """,
+            )
+        )
+    return out
+
+
+def _seq_steps(level: str, key: str) -> list[Step]:
+    """Sequence aggregates and the talk/ring modes of busy callers for one grouping level."""
+    filt = "" if level == "caller" else f"WHERE {key} <> ''"
+    return [
         Step(
             f"f_{level}_seqagg",
             f"""
@@ -285,14 +329,9 @@ def _level_steps(level: str, key: str, common: str, bin_s: str) -> list[Step]:
                row_number() OVER (PARTITION BY key, win_start, answered
                                   ORDER BY n DESC, bin) AS rk
         FROM (
-            SELECT {key} AS key, win_start, answered,
-                   CAST(floor(CASE WHEN answered THEN talk_seconds ELSE ring_seconds END
-                              / {bin_s}) AS BIGINT) AS bin,
-                   count(*) AS n
-            FROM f_hot {filt}
-            GROUP BY {key}, win_start, answered,
-                     CAST(floor(CASE WHEN answered THEN talk_seconds ELSE ring_seconds END
-                                / {bin_s}) AS BIGINT)
+            SELECT {key} AS key, win_start, answered, bin, count(*) AS n
+            FROM f_seq {filt}
+            GROUP BY {key}, win_start, answered, bin
         ) g
     ) r WHERE rk = 1
     """,
@@ -323,20 +362,10 @@ def _output_steps(win: str, length: str, kind_cols: str, bin_s: str) -> list[Ste
     LEFT JOIN f_{lvl}_mode mr ON mr.key = a.key AND mr.win_start = a.win_start
                               AND NOT mr.answered"""
     new_callers = """
-    LEFT JOIN (
-        SELECT s.key, s.win_start,
-               avg(CASE WHEN f.first_seen >= s.win_start THEN 1 ELSE 0 END) AS new_caller_share,
-               avg(CASE WHEN n.kind IN ({virt}) THEN 1 ELSE 0 END) AS virtual_caller_share
-        FROM (SELECT {key} AS key, win_start, caller FROM f_base WHERE {key} <> ''
-              GROUP BY {key}, win_start, caller) s
-        JOIN f_first f ON f.number = s.caller
-        LEFT JOIN numbers n ON n.number = s.caller
-        GROUP BY s.key, s.win_start
-    ) nc ON nc.key = a.key AND nc.win_start = a.win_start"""
-    virt = _in(KIND_GROUPS["kind_virtual"])
+    LEFT JOIN f_{lvl}_nc nc ON nc.key = a.key AND nc.win_start = a.win_start"""
     group_cols = f"""{_AGG_COLS},
-           a.distinct_callers,
-           CAST(a.attempts AS DOUBLE) / a.distinct_callers AS calls_per_caller,
+           nc.distinct_callers,
+           CAST(a.attempts AS DOUBLE) / nc.distinct_callers AS calls_per_caller,
            {_mode_cols(bin_s)},
            nc.new_caller_share, nc.virtual_caller_share"""
     steps_out = [
@@ -367,7 +396,7 @@ def _output_steps(win: str, length: str, kind_cols: str, bin_s: str) -> list[Ste
     SELECT a.key AS trunk, '{win}' AS win, a.win_start, {group_cols}
     FROM f_trunk_agg a
     {mode_join.format(lvl="trunk")}
-    {new_callers.format(key="trunk", virt=virt)}
+    {new_callers.format(lvl="trunk")}
     """,
         ),
         Step(
@@ -376,7 +405,7 @@ def _output_steps(win: str, length: str, kind_cols: str, bin_s: str) -> list[Ste
     SELECT a.key AS block, '{win}' AS win, a.win_start, {group_cols}
     FROM f_block_agg a
     {mode_join.format(lvl="block")}
-    {new_callers.format(key="block", virt=virt)}
+    {new_callers.format(lvl="block")}
     """,
         ),
     ]

@@ -55,8 +55,8 @@ def generate_city(
     if rows <= 0 or days <= 0:
         raise ValueError("rows and days must be positive")
     n_sub = max(2000, rows // 4)
-    if n_sub * 8 >= 10**8:
-        raise ValueError("too many rows for the synthetic numbering (max ~50M per call)")
+    if (n_sub - 1) * 8 >= 10**8:  # subscriber i is +86138 and 8 digits of i * 8
+        raise ValueError("too many rows for the synthetic numbering (max 50M per call)")
     n_camp = int(rows * campaign_share)
     n_legit = int(rows * legit_share)
     n_ord = rows - n_camp - n_legit
