@@ -92,3 +92,38 @@ def test_guard_fails_open_on_error_and_deadline(engine: Engine) -> None:
     v = g.decide(call)
     assert v.decision == "allow" and v.failed_open and g.failed_open["deadline"] == 1
     assert Guard(engine, deadline_ms=50).decide(call).decision == "block"
+
+
+def test_callee_memory_for_training_stops_before_the_window(store: Store) -> None:
+    from callradar.protect.state import callee_campaigns
+
+    build(store)
+    link_campaigns(store)
+    a = dict(store.sql("SELECT number, campaign_id FROM campaign_numbers").fetchall())[A_NUMBERS[0]]
+    live = callee_campaigns(store, 4)
+    assert a in live[CITIZENS[0]]  # A's first number dialled it
+    # a training window of the last day: what the call path knew at its start holds none
+    # of that day's calls (a number's own calls must not vouch for it)
+    assert callee_campaigns(store, 4, before_days=1) == {}
+
+
+def test_a_new_number_redialling_a_campaigns_citizens_is_told_by_its_callees(
+    engine: Engine,
+) -> None:
+    from callradar.protect.online import ONLINE_FEATURES
+
+    new = "+8617099990000"  # no block or range evidence: a virtual line never seen
+    engine.k.block_of[new] = new[:-4]
+    engine.k.kind_of[new] = "virtual"
+    a = engine.k.number_campaign[A_NUMBERS[0]]
+    first = [c for c in CITIZENS if a in engine.k.callee_campaigns.get(c, ())][:4]
+    assert len(first) == 4
+    act = None
+    for i, callee in enumerate(first):
+        call = CallSetup(f"r{i}", new, callee, "TA", T + 60 * i)
+        engine.decide(call)
+        act = engine.activity[new]
+    assert act is not None
+    share = engine.features(call, act)[ONLINE_FEATURES.index("callee_redial_share")]
+    assert share == pytest.approx(3 / 4)
+    assert engine.assign(call, act)[0] == a
