@@ -6,7 +6,9 @@ online scorer what the batch detector would conclude, history is replayed
 through the engine as if every number were new, and each call becomes a
 training row: its online features (:data:`ONLINE_FEATURES`) against its
 number's batch score (``>= protect.block_threshold`` positive, ``<= 0.1``
-negative, in between left out). Simulator truth is never read.
+negative, in between left out; a number the campaigns stage linked into a
+campaign of several numbers that scores past the block threshold is positive
+too, however quiet its own day was). Simulator truth is never read.
 
 Block evidence leaves the number itself out (its own membership would leak the
 label into the feature).
@@ -60,6 +62,17 @@ def training_rows(store: Any, config: Config) -> tuple[np.ndarray, np.ndarray]:
     callers, callees, trunks, starts, ends, answered, talk = call_columns(calls)
     scores = k.number_score
     campaign_of = k.number_campaign
+    # numbers the campaigns stage put into a campaign of several numbers that scores past
+    # the block threshold: the batch stages' verdict on quiet numbers the day-level score
+    # alone leaves in between
+    size: dict[str, int] = {}
+    for cid in campaign_of.values():
+        size[cid] = size.get(cid, 0) + 1
+    confirmed = {
+        n
+        for n, cid in campaign_of.items()
+        if size[cid] > 1 and k.campaign_score.get(cid, 0.0) >= block_t
+    }
     X: list[list[float]] = []
     y: list[int] = []
     pending: list[tuple[float, int]] = []
@@ -75,6 +88,8 @@ def training_rows(store: Any, config: Config) -> tuple[np.ndarray, np.ndarray]:
         call = CallSetup("", caller, callees[i], trunks[i], t)
         act = engine._observe(call)
         s = scores.get(caller)
+        if s is not None and s < block_t and caller in confirmed:
+            s = block_t  # linked into a confirmed campaign: campaign traffic, however quiet
         if s is None or (0.1 < s < block_t):
             continue
         x = engine.features(call, act)
