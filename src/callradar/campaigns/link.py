@@ -121,7 +121,7 @@ def _table_exists(store: Any, name: str) -> bool:
 # its share is how many answered calls sit there.
 _PROMPT_SQL = """
     talk AS (
-        SELECT {key}, arg_max(bin, n) AS mode_bin FROM (
+        SELECT {key}, arg_max(bin, (n, -bin)) AS mode_bin FROM (
             SELECT {key}, round(talk_seconds * 5) / 5 AS bin, count(*) AS n
             FROM {src} WHERE answered AND talk_seconds >= 3 GROUP BY ALL
         ) GROUP BY {key}
@@ -139,7 +139,7 @@ _PROMPT_SQL = """
 # callees of each group of numbers registered as ``_link_groups`` (see _query_groups)
 _GROUP_CALLEES = """gc AS (
                 SELECT DISTINCT k.grp, c.callee
-                FROM calls c JOIN _link_groups k ON k.number = c.caller
+                FROM _link_calls c JOIN _link_groups k ON k.number = c.caller
             )"""
 
 
@@ -183,10 +183,9 @@ def _suspects(store: Any, min_score: float, min_calls: int) -> list[tuple[Any, .
             SELECT number, max(score) AS score FROM number_scores GROUP BY number
             HAVING max(score) >= ?
         ), c AS (
-            SELECT c.caller AS number, c.trunk, c.answered, c.talk_seconds, c.start_time
-            FROM calls c SEMI JOIN s ON s.number = c.caller
+            SELECT caller AS number, trunk, answered, talk_seconds, start_time FROM _link_calls
         ), trunk AS (
-            SELECT number, arg_max(trunk, n) AS trunk FROM (
+            SELECT number, arg_max(trunk, (n, trunk)) AS trunk FROM (
                 SELECT number, trunk, count(*) AS n FROM c GROUP BY ALL
             ) GROUP BY number
         ), {_PROMPT_SQL.format(key="number", src="c")}, span AS (
@@ -212,15 +211,13 @@ def _suspects(store: Any, min_score: float, min_calls: int) -> list[tuple[Any, .
 
 
 def _callee_pairs(
-    store: Any, min_score: float, min_shared: int, min_overlap: float
+    store: Any, min_shared: int, min_overlap: float
 ) -> list[tuple[str, str, int, float]]:
     """Pairs of suspects that dialled the same citizens (redials of one target slice)."""
     return store.sql(
         """
-        WITH s AS (
-            SELECT number FROM number_scores GROUP BY number HAVING max(score) >= ?
-        ), sc AS (
-            SELECT DISTINCT c.caller, c.callee FROM calls c SEMI JOIN s ON s.number = c.caller
+        WITH sc AS (
+            SELECT DISTINCT caller, callee FROM _link_calls
         ), deg AS (
             SELECT caller, count(*) AS d FROM sc GROUP BY caller
         ), pairs AS (
@@ -233,14 +230,13 @@ def _callee_pairs(
         WHERE shared >= ? AND shared / least(dx.d, dy.d) >= ?
         ORDER BY x, y
         """,
-        [min_score, min_shared, min_overlap],
+        [min_shared, min_overlap],
     ).fetchall()
 
 
 def _range_prompts(
     store: Any,
     rows: list[tuple[Any, ...]],
-    min_score: float,
     cfg: Config,
     uf: _UnionFind,
     linked_by: dict[str, set[str]],
@@ -256,13 +252,10 @@ def _range_prompts(
     talks = dict(
         store.sql(
             """
-            WITH s AS (
-                SELECT number FROM number_scores GROUP BY number HAVING max(score) >= ?
-            )
-            SELECT c.caller, list(c.talk_seconds) FROM calls c SEMI JOIN s ON s.number = c.caller
-            WHERE c.answered AND c.talk_seconds BETWEEN ? AND ? GROUP BY c.caller
+            SELECT caller, list(talk_seconds ORDER BY talk_seconds) FROM _link_calls
+            WHERE answered AND talk_seconds BETWEEN ? AND ? GROUP BY caller
             """,
-            [min_score, prompts.LOW, prompts.HIGH],
+            [prompts.LOW, prompts.HIGH],
         ).fetchall()
     )
     by_range: dict[str, list[str]] = defaultdict(list)
@@ -391,9 +384,7 @@ class _Slices:
         return int(shared) <= MAX_SLICE_OVERLAP * int(smallest or 0)
 
 
-def _sweep_pairs(
-    store: Any, min_score: float, min_ascending: float, max_gap: float
-) -> list[tuple[str, str]]:
+def _sweep_pairs(store: Any, min_ascending: float, max_gap: float) -> list[tuple[str, str]]:
     """Consecutive slices of one numeric sweep: on one day, number ``y`` starts dialling
     the target list just past where number ``x`` stopped (its lowest callee lies within
     ``max_gap`` of ``x``'s own typical callee spacing above ``x``'s highest), both dial
@@ -402,12 +393,10 @@ def _sweep_pairs(
     span instead of continuing it."""
     rows = store.sql(
         """
-        WITH s AS (
-            SELECT number FROM number_scores GROUP BY number HAVING max(score) >= ?
-        ), x AS (
-            SELECT c.caller, c.start_time::DATE AS day, c.start_time,
-                   TRY_CAST(right(c.callee, 11) AS BIGINT) AS v
-            FROM calls c SEMI JOIN s ON s.number = c.caller
+        WITH x AS (
+            SELECT caller, start_time::DATE AS day, start_time,
+                   TRY_CAST(right(callee, 11) AS BIGINT) AS v
+            FROM _link_calls
         ), y AS (
             SELECT caller, day, v, lag(v) OVER (PARTITION BY caller, day ORDER BY start_time) AS pv
             FROM x WHERE v IS NOT NULL
@@ -418,7 +407,7 @@ def _sweep_pairs(
            AND avg(CASE WHEN v > pv THEN 1.0 WHEN pv IS NOT NULL THEN 0.0 END) >= ?
         ORDER BY day, min(v), caller
         """,
-        [min_score, min_ascending],
+        [min_ascending],
     ).fetchall()
     by_day: dict[Any, list[tuple[str, int, int, float]]] = defaultdict(list)
     for day, caller, lo, hi, spacing in rows:
@@ -523,7 +512,7 @@ def _attach_by_callees(
         f"""
         WITH {_GROUP_CALLEES}, lc AS (
             SELECT DISTINCT c.caller AS number, c.callee
-            FROM calls c JOIN _link_loose l ON l.number = c.caller
+            FROM _link_calls c JOIN _link_loose l ON l.number = c.caller
         )
         SELECT number, list(grp ORDER BY shared DESC, grp), list(shared ORDER BY shared DESC)
         FROM (SELECT lc.number, gc.grp, count(*) AS shared FROM lc JOIN gc USING (callee)
@@ -558,6 +547,24 @@ def _attach_by_callees(
 def link_campaigns(store: Any, config: Config | None = None) -> LinkResult:
     """Rebuild campaign memberships from the current suspects, keeping ids stable."""
     cfg = config or store.config
+    # the suspects' calls, read once: every signal below looks only at them
+    store.sql(
+        """
+        CREATE OR REPLACE TEMP TABLE _link_calls AS
+        SELECT c.caller, c.callee, c.trunk, c.answered, c.talk_seconds, c.start_time
+        FROM calls c SEMI JOIN (
+            SELECT number FROM number_scores GROUP BY number HAVING max(score) >= ?
+        ) s ON s.number = c.caller
+        """,
+        [float(cfg.get("campaigns.min_score"))],
+    )
+    try:
+        return _link(store, cfg)
+    finally:
+        store.sql("DROP TABLE IF EXISTS _link_calls")
+
+
+def _link(store: Any, cfg: Config) -> LinkResult:
     min_score = float(cfg.get("campaigns.min_score"))
     min_prompt_share = float(cfg.get("campaigns.min_prompt_share"))
     rows = _suspects(store, min_score, int(cfg.get("campaigns.min_prompt_calls")))
@@ -566,11 +573,10 @@ def link_campaigns(store: Any, config: Config | None = None) -> LinkResult:
     linked_by: dict[str, set[str]] = defaultdict(set)
     for r in rows:
         uf.find(r[0])
-    # the prompt each number plays: the peak of its range's pooled talk times that its
-    # own answered calls land on (one vendor runs its clients' campaigns from one range)
+    # pairs of numbers that re-dialled the same citizens, and the days each was active:
+    # what tells one vendor's clients apart when their prompts collide
     callee_pairs = _callee_pairs(
         store,
-        min_score,
         int(cfg.get("campaigns.callee_min_shared")),
         float(cfg.get("campaigns.callee_min_overlap")),
     )
@@ -582,7 +588,9 @@ def link_campaigns(store: Any, config: Config | None = None) -> LinkResult:
         if r[8] is not None and r[9] is not None
     }
     slices = _Slices(store, [(x, y) for x, y, _, _ in callee_pairs], days)
-    prompt_of = _range_prompts(store, rows, min_score, cfg, uf, linked_by, slices)
+    # the prompt each number plays: the peak of its range's pooled talk times that its
+    # own answered calls land on (one vendor runs its clients' campaigns from one range)
+    prompt_of = _range_prompts(store, rows, cfg, uf, linked_by, slices)
     # a number outside any range keeps its own estimate, where it has a clear one
     for r in rows:
         if r[0] not in prompt_of and r[5] is not None and r[6] >= min_prompt_share and r[5] >= 3:
@@ -611,7 +619,6 @@ def link_campaigns(store: Any, config: Config | None = None) -> LinkResult:
     # would meet)
     for x, y in _sweep_pairs(
         store,
-        min_score,
         float(cfg.get("campaigns.sweep_min_ascending")),
         float(cfg.get("campaigns.sweep_max_gap")),
     ):
