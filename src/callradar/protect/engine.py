@@ -270,17 +270,7 @@ class Engine:
             if not refused_what and score >= self.policy.refused_threshold:
                 # a suspect number's range names its vendor's campaigns; a refusal of any
                 # of them counts (rotating numbers split campaigns before linking joins them)
-                k = self.k
-                kind = k.kind_of.get(caller, "")
-                block = k.block_of.get(caller, "")
-                rng = range_key(caller, kind, block)
-                # (a mobile block holds unrelated subscribers: it names no campaign)
-                lines = (
-                    ()
-                    if kind == "mobile"
-                    else (k.block_campaigns.get(block), k.range_campaigns.get(rng))
-                )
-                for dist in lines:
+                for _label, _key, dist, _seen in self._lines(caller):
                     hit = next((c for c in dist or () if c in refusals), "")
                     if hit:
                         refused_what = hit
@@ -347,24 +337,43 @@ class Engine:
         i = bisect.bisect_left(prompts, talk - self.prompt_tolerance)
         return i < len(prompts) and prompts[i] <= talk + self.prompt_tolerance
 
+    def _lines(self, caller: str) -> list[tuple[str, str, dict[str, int] | None, int]]:
+        """The caller's allocation block and 1000-number range: (label, key, campaigns
+        there, numbers seen there). A mobile block holds thousands of unrelated
+        subscribers (and SIM-farm lines of any vendor): it names no campaign."""
+        k = self.k
+        kind = k.kind_of.get(caller, "")
+        block = k.block_of.get(caller, "")
+        rng = range_key(caller, kind, block)
+        mobile = kind == "mobile"
+        return [
+            (
+                "block",
+                block,
+                None if mobile else k.block_campaigns.get(block),
+                k.block_seen.get(block, 0),
+            ),
+            (
+                "range",
+                rng,
+                None if mobile else k.range_campaigns.get(rng),
+                k.range_seen.get(rng, 0),
+            ),
+        ]
+
     def features(self, call: CallSetup, act: NumberActivity) -> list[float]:
         """The online feature vector of a call from an unknown number (see ONLINE_FEATURES)."""
         k = self.k
         caller = call.caller
         kind = k.kind_of.get(caller, "")
-        block = k.block_of.get(caller, "")
-        rng = range_key(caller, kind, block)
         trunk_seen = k.trunk_seen.get(call.trunk, 0)
         recent = len(act.recent)
         n = act.n_invites
         answered = act.answered
-        if kind == "mobile":
-            # a mobile block holds thousands of unrelated subscribers: no evidence
-            block_share = range_share = 0.0
-        else:
-            own = 1 if caller in self._live_campaign else 0  # leave the number itself out
-            block_share = _share(k.block_campaigns.get(block), k.block_seen.get(block, 0), own)
-            range_share = _share(k.range_campaigns.get(rng), k.range_seen.get(rng, 0), own)
+        own = 1 if caller in self._live_campaign else 0  # leave the number itself out
+        block_share, range_share = (
+            _share(dist, seen, own) for _label, _key, dist, seen in self._lines(caller)
+        )
         return [
             1.0 if kind == "fixed_line" else 0.0,
             1.0 if kind == "virtual" else 0.0,
@@ -408,16 +417,12 @@ class Engine:
         alone does not tell its clients apart), and the evidence.
         """
         k = self.k
-        kind = k.kind_of.get(call.caller, "")
-        block = k.block_of.get(call.caller, "")
-        rng = range_key(call.caller, kind, block)
         why: list[str] = []
         votes: dict[str, float] = {}
-        # a mobile block holds thousands of unrelated subscribers (and SIM-farm lines of
-        # any vendor): it names no campaign
-        lines = () if kind == "mobile" else ((block, 1.0, "block"), (rng, 0.5, "range"))
-        for key, weight, label in lines:
-            dist = (k.block_campaigns if label == "block" else k.range_campaigns).get(key)
+        lines = self._lines(call.caller)
+        rng = lines[1][1]
+        for label, key, dist, _seen in lines:
+            weight = 1.0 if label == "block" else 0.5
             if dist:
                 total = sum(dist.values())
                 why.append(f"{label} {key} holds {total} numbers of {len(dist)} campaign(s)")
@@ -439,7 +444,7 @@ class Engine:
                 # refusals of that campaign count (the id reported needs more evidence)
                 act.candidates = (*act.candidates, top)
         if act.callee_votes and votes:
-            best = max(votes, key=lambda c: act.callee_votes.get(c, 0))
+            best = max(votes, key=lambda c: (act.callee_votes.get(c, 0), c))
             hits = act.callee_votes.get(best, 0)
             if hits >= 2 and hits >= 0.3 * n:
                 for c in votes:
