@@ -59,7 +59,7 @@ import bisect
 from collections import Counter, defaultdict
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -174,10 +174,25 @@ def _query_groups(
             store.con.unregister(name)
 
 
-def _suspects(store: Any, min_score: float, min_calls: int) -> list[tuple[Any, ...]]:
-    """Per suspect: score, main trunk, block, range, prompt, its share, calls, activity
-    span, kind."""
-    return store.sql(
+class Suspect(NamedTuple):
+    """A number whose best detect score reaches ``campaigns.min_score``."""
+
+    number: str
+    score: float
+    trunk: str  # its main ingress trunk
+    block: str
+    range: str  # 1000-number range for fixed lines, else the block
+    prompt: float | None  # its own recorded-prompt estimate, where clear
+    share: float  # share of its answered calls at that prompt
+    calls: int
+    first_seen: Any
+    last_seen: Any
+    kind: str
+
+
+def _suspects(store: Any, min_score: float, min_calls: int) -> list[Suspect]:
+    """Every suspect, with what linking needs of it."""
+    rows = store.sql(
         f"""
         WITH s AS (
             SELECT number, max(score) AS score FROM number_scores GROUP BY number
@@ -208,6 +223,7 @@ def _suspects(store: Any, min_score: float, min_calls: int) -> list[tuple[Any, .
         """,
         [min_score, min_calls],
     ).fetchall()
+    return [Suspect(*row) for row in rows]
 
 
 def _callee_pairs(
@@ -236,7 +252,7 @@ def _callee_pairs(
 
 def _range_prompts(
     store: Any,
-    rows: list[tuple[Any, ...]],
+    rows: list[Suspect],
     cfg: Config,
     uf: _UnionFind,
     linked_by: dict[str, set[str]],
@@ -260,8 +276,8 @@ def _range_prompts(
     )
     by_range: dict[str, list[str]] = defaultdict(list)
     for r in rows:
-        if r[4] and r[0] in talks:
-            by_range[r[4]].append(r[0])
+        if r.range and r.number in talks:
+            by_range[r.range].append(r.number)
     prompt_of: dict[str, float] = {}
     for members in by_range.values():
         lists = [talks[m] for m in members]
@@ -426,7 +442,7 @@ def _sweep_pairs(store: Any, min_ascending: float, max_gap: float) -> list[tuple
 
 def _cross_range(
     store: Any,
-    rows: list[tuple[Any, ...]],
+    info: dict[str, Suspect],
     prompt_of: dict[str, float],
     cfg: Config,
     uf: _UnionFind,
@@ -441,14 +457,13 @@ def _cross_range(
     tol = float(cfg.get("campaigns.cross_range_prompt_tolerance_s"))
     min_shared = int(cfg.get("campaigns.cross_range_min_shared"))
     min_overlap = float(cfg.get("campaigns.cross_range_min_overlap"))
-    rng_of = {r[0]: r[4] for r in rows}
     members: dict[str, list[str]] = defaultdict(list)
     for number in prompt_of:
         members[uf.find(number)].append(number)
     if len(members) < 2:
         return
     comp_prompt = {c: float(np.mean([prompt_of[m] for m in ms])) for c, ms in members.items()}
-    comp_ranges = {c: {rng_of.get(m, "") for m in ms} for c, ms in members.items()}
+    comp_ranges = {c: {info[m].range for m in ms} for c, ms in members.items()}
     pairs = _query_groups(
         store,
         f"""
@@ -477,7 +492,7 @@ def _cross_range(
 
 def _attach_by_callees(
     store: Any,
-    rows: list[tuple[Any, ...]],
+    info: dict[str, Suspect],
     prompt_of: dict[str, float],
     cfg: Config,
     uf: _UnionFind,
@@ -493,7 +508,6 @@ def _attach_by_callees(
 
     min_shared = int(cfg.get("campaigns.attach_min_shared"))
     tol = float(cfg.get("campaigns.cross_range_prompt_tolerance_s"))
-    info = {r[0]: r for r in rows}
     members: dict[str, list[str]] = defaultdict(list)
     for number in info:
         members[uf.find(number)].append(number)
@@ -501,7 +515,7 @@ def _attach_by_callees(
     loose = [ms[0] for ms in members.values() if len(ms) == 1]
     if not groups or not loose:
         return
-    group_ranges = {c: {info[m][4] for m in ms} for c, ms in groups.items()}
+    group_ranges = {c: {info[m].range for m in ms} for c, ms in groups.items()}
     group_prompt = {
         c: float(np.mean(p))
         for c, ms in groups.items()
@@ -523,8 +537,8 @@ def _attach_by_callees(
         loose=loose,
     )
     for number, comps, shared in hits:
-        rng = info[number][4]
-        mobile = info[number][10] == "mobile"
+        rng = info[number].range
+        mobile = info[number].kind == "mobile"
         best, n = comps[0], shared[0]
         second = shared[1] if len(shared) > 1 else 0
         prompt = prompt_of.get(number)
@@ -568,11 +582,11 @@ def _link(store: Any, cfg: Config) -> LinkResult:
     min_score = float(cfg.get("campaigns.min_score"))
     min_prompt_share = float(cfg.get("campaigns.min_prompt_share"))
     rows = _suspects(store, min_score, int(cfg.get("campaigns.min_prompt_calls")))
-    info = {r[0]: r for r in rows}
+    info = {r.number: r for r in rows}
     uf = _UnionFind()
     linked_by: dict[str, set[str]] = defaultdict(set)
     for r in rows:
-        uf.find(r[0])
+        uf.find(r.number)
     # pairs of numbers that re-dialled the same citizens, and the days each was active:
     # what tells one vendor's clients apart when their prompts collide
     callee_pairs = _callee_pairs(
@@ -581,11 +595,12 @@ def _link(store: Any, cfg: Config) -> LinkResult:
         float(cfg.get("campaigns.callee_min_overlap")),
     )
     days = {
-        r[0]: {
-            (r[8] + timedelta(days=d)).date() for d in range((r[9].date() - r[8].date()).days + 1)
+        r.number: {
+            (r.first_seen + timedelta(days=d)).date()
+            for d in range((r.last_seen.date() - r.first_seen.date()).days + 1)
         }
         for r in rows
-        if r[8] is not None and r[9] is not None
+        if r.first_seen is not None and r.last_seen is not None
     }
     slices = _Slices(store, [(x, y) for x, y, _, _ in callee_pairs], days)
     # the prompt each number plays: the peak of its range's pooled talk times that its
@@ -593,20 +608,27 @@ def _link(store: Any, cfg: Config) -> LinkResult:
     prompt_of = _range_prompts(store, rows, cfg, uf, linked_by, slices)
     # a number outside any range keeps its own estimate, where it has a clear one
     for r in rows:
-        if r[0] not in prompt_of and r[5] is not None and r[6] >= min_prompt_share and r[5] >= 3:
-            prompt_of[r[0]] = float(r[5])
+        if (
+            r.number not in prompt_of
+            and r.prompt is not None
+            and r.share >= min_prompt_share
+            and r.prompt >= 3
+        ):
+            prompt_of[r.number] = float(r.prompt)
     # numbers that re-dialled the same citizens: one campaign's target slice (each client
     # of a vendor gets its own slice), unless their prompts clearly differ
     range_tol = float(cfg.get("campaigns.range_prompt_tolerance_s"))
 
     def mobile(*numbers: str) -> bool:
-        return all(info[n][10] == "mobile" for n in numbers)
+        return all(info[n].kind == "mobile" for n in numbers)
 
     for x, y, _shared, _overlap in callee_pairs:
         px, py = prompt_of.get(x), prompt_of.get(y)
         if px is not None and py is not None and abs(px - py) > range_tol:
             continue
-        if info[x][4] != info[y][4] and not (px is not None and py is not None and mobile(x, y)):
+        if info[x].range != info[y].range and not (
+            px is not None and py is not None and mobile(x, y)
+        ):
             # two ranges: likely two vendors (reseller trunks are shared too); mobiles
             # have no ranges (SIM farms), so there the agreeing prompts must do
             continue
@@ -625,7 +647,7 @@ def _link(store: Any, cfg: Config) -> LinkResult:
         px, py = prompt_of.get(x), prompt_of.get(y)
         if px is None or py is None or abs(px - py) > range_tol:
             continue  # a vendor's clients' slices also meet where one piece ends
-        if info[x][4] != info[y][4]:
+        if info[x].range != info[y].range:
             continue  # and other vendors' sweeps pass by
         if not uf.join(x, y):
             continue
@@ -635,16 +657,18 @@ def _link(store: Any, cfg: Config) -> LinkResult:
     # number starts dialling as the last one retires, with the same prompt
     gap = float(cfg.get("campaigns.handover_seconds"))
     timed = sorted(
-        (r[8].timestamp(), r[9].timestamp(), prompt_of[r[0]], r[0])
+        (r.first_seen.timestamp(), r.last_seen.timestamp(), prompt_of[r.number], r.number)
         for r in rows
-        if r[0] in prompt_of and r[8] is not None and r[9] is not None
+        if r.number in prompt_of and r.first_seen is not None and r.last_seen is not None
     )
     ends = sorted((last, p, n) for _first, last, p, n in timed)
     for first, _last, p, number in timed:
         lo = bisect.bisect_left(ends, (first - gap, -1.0, ""))
         hi = bisect.bisect_right(ends, (first + 60.0, 1e9, ""))
         for _last, q, other in ends[lo:hi]:
-            same_line = info[other][4] == info[number][4] or info[other][2] == info[number][2]
+            same_line = (
+                info[other].range == info[number].range or info[other].trunk == info[number].trunk
+            )
             if other != number and abs(p - q) <= range_tol and same_line:
                 if not uf.join(number, other):
                     continue
@@ -659,8 +683,8 @@ def _link(store: Any, cfg: Config) -> LinkResult:
         ).fetchall():
             if number in info:
                 groups[("prompt_id", prompt_id)].append(number)
-    _cross_range(store, rows, prompt_of, cfg, uf, linked_by)
-    _attach_by_callees(store, rows, prompt_of, cfg, uf, linked_by)
+    _cross_range(store, info, prompt_of, cfg, uf, linked_by)
+    _attach_by_callees(store, info, prompt_of, cfg, uf, linked_by)
     for (signal, _key), members in groups.items():
         for other in members[1:]:
             uf.union(members[0], other)
@@ -701,7 +725,9 @@ def _link(store: Any, cfg: Config) -> LinkResult:
         cid = assigned[root]
         for m in members:
             r = info[m]
-            membership.append((cid, m, r[8], r[9], int(r[7]), ",".join(sorted(linked_by[m]))))
+            membership.append(
+                (cid, m, r.first_seen, r.last_seen, int(r.calls), ",".join(sorted(linked_by[m])))
+            )
     # numbers linked before but no longer suspects keep their old campaign
     for number, cid in previous.items():
         if number not in info:
