@@ -127,3 +127,141 @@ def test_a_new_number_redialling_a_campaigns_citizens_is_told_by_its_callees(
     share = engine.features(call, act)[ONLINE_FEATURES.index("callee_redial_share")]
     assert share == pytest.approx(3 / 4)
     assert engine.assign(call, act)[0] == a
+
+
+class _FixedScorer:
+    """The call-setup scorer's place in the engine, answering one fixed score: these tests
+    are about what the engine does with a score, not about the model that makes it."""
+
+    def __init__(self, score: float) -> None:
+        self.score = score
+
+    def predict_proba_one(self, x: list[float]) -> float:
+        return self.score
+
+
+def _vendor_world(score: float) -> Engine:
+    from callradar.protect.engine import Knowledge
+    from callradar.protect.state import vendor_groups
+
+    k = Knowledge()
+    # vendor V: campaigns C1 and C2 share range +86216000100 (two clients, one dialer);
+    # campaign C3 is another vendor's
+    members = {"+862160001001": "C1", "+862160001002": "C2", "+862170002001": "C3"}
+    k.number_campaign = dict(members)
+    k.number_score = {n: 0.6 for n in members}
+    k.campaign_score = {"C1": 0.6, "C2": 0.6, "C3": 0.6}
+    for num in members:
+        k.kind_of[num], k.block_of[num] = "fixed_line", num[:-2]
+    k.vendor_of = vendor_groups([("C1", "+862160001"), ("C2", "+862160001"), ("C3", "+862170002")])
+    engine = Engine(k, config=Config(environ={}), fast_path=False)
+    engine.scorer = _FixedScorer(score)  # type: ignore[assignment]
+    return engine
+
+
+def test_vendor_groups_join_campaigns_sharing_a_range_and_leave_loners_out() -> None:
+    from callradar.protect.state import vendor_groups
+
+    groups = vendor_groups([("C1", "r1"), ("C2", "r1"), ("C2", "r2"), ("C4", "r2"), ("C3", "r3")])
+    assert groups == {"C1": "C1", "C2": "C1", "C4": "C1"}
+
+
+def test_a_refusal_covers_the_refused_campaigns_vendor(monkeypatch: pytest.MonkeyPatch) -> None:
+    engine = _vendor_world(0.4)
+    citizen, other = "+8613800000001", "+8613800000002"
+    engine.add_refusal(citizen, "+862160001001", T)  # refused C1
+    v = engine.decide(CallSetup("v1", "+862160001002", citizen, "T", T + 60))  # C2
+    assert v.decision == "block" and "same vendor" in v.reason, v
+    # another vendor's campaign, the same score: the refusal says nothing about it
+    v = engine.decide(CallSetup("v2", "+862170002001", citizen, "T", T + 61))
+    assert v.decision == "label", v
+    # and C2 still only labels at a citizen who refused nothing
+    assert engine.decide(CallSetup("v3", "+862160001002", other, "T", T + 62)).decision == "label"
+
+
+def test_a_fresh_suspect_number_is_blocked_at_a_citizen_who_refused_a_campaign() -> None:
+    engine = _vendor_world(0.4)
+    citizen, other = "+8613800000001", "+8613800000002"
+    engine.add_refusal(citizen, "+862170002001", T)  # refused C3
+    fresh = "+8616500001234"
+    engine.classify([fresh])
+    v = engine.decide(CallSetup("n1", fresh, citizen, "T", T + 60))
+    assert v.decision == "block" and "refused" in v.reason, v
+    assert engine.decide(CallSetup("n2", fresh, other, "T", T + 61)).decision == "allow"
+    # a number with a history of its own is judged on it, not on its newness
+    engine.k.number_score["+8616500009999"] = 0.1
+    engine.classify(["+8616500009999"])
+    v = engine.decide(CallSetup("n3", "+8616500009999", citizen, "T", T + 62))
+    assert v.decision != "block", v
+    # below the refusal bar, newness alone blocks nothing
+    engine.scorer = _FixedScorer(0.2)  # type: ignore[assignment]
+    assert engine.decide(CallSetup("n4", "+8616500004321", citizen, "T", T + 63)).decision == (
+        "allow"
+    )
+
+
+def test_the_call_setup_score_has_its_own_block_threshold() -> None:
+    p = Policy.from_config(Config(environ={}))
+    assert p.online_block_threshold == 0.7 and p.block_threshold == 0.9
+    assert p.decide(0.75, online=True) == "block" and p.decide(0.75) == "label"
+    assert p.decide(0.65, online=True) == "label"
+    assert p.decide(0.95, online=True, in_registry=True) == "label"
+    with pytest.raises(ConfigError):
+        Policy.from_config(Config({"protect.online_block_threshold": 0.4}, environ={}))
+    engine = _vendor_world(0.75)
+    fresh = "+8616500001234"
+    engine.classify([fresh])
+    assert engine.decide(CallSetup("o1", fresh, "+8613800000003", "T", T)).decision == "block"
+    # a campaign member's score is the day-level one, held to the day-level threshold
+    v = engine.decide(CallSetup("o2", "+862160001001", "+8613800000003", "T", T))
+    assert v.decision == "label", v
+
+
+def test_quiet_numbers_of_a_vendor_range_are_not_taught_as_honest(store: Store) -> None:
+    from datetime import timedelta
+
+    from callradar.protect.train import training_rows
+    from protect_world import DAY
+
+    build(store)
+    quiet = ["+862160001010", "+862160001011"]  # campaign A's range, a few calls each
+    rows = [
+        (
+            f"q{i}{j}",
+            DAY + timedelta(minutes=5 * j),
+            DAY + timedelta(minutes=5 * j, seconds=30),
+            num,
+            CITIZENS[100 + 5 * i + j],
+            "TA",
+            25.0,
+            False,
+            0.0,
+            "no_answer",
+        )
+        for i, num in enumerate(quiet)
+        for j in range(5)
+    ]
+    store.con.executemany(
+        "INSERT INTO calls (call_id, start_time, end_time, caller, callee, trunk, ring_seconds,"
+        " answered, talk_seconds, end_reason) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        rows,
+    )
+    store.con.executemany(
+        "INSERT INTO numbers (number, kind, carrier, area, block) VALUES (?, 'fixed_line', '', "
+        "'Shanghai', ?)",
+        [(q, q[:-2]) for q in quiet],
+    )
+    store.con.executemany(
+        "INSERT INTO number_scores (number, day, score, reasons, model) "
+        "VALUES (?, DATE '2024-07-01', 0.02, 'few calls', 'test')",
+        [(q,) for q in quiet],
+    )
+    link_campaigns(store)
+    X_on, y_on = training_rows(store, Config(environ={}))
+    off = Config({"protect.train_vendor_range_numbers": 10**6}, environ={})
+    X_off, y_off = training_rows(store, off)
+    # the same rows but the quiet numbers' ten calls, which were negatives
+    assert len(y_off) - len(y_on) == 10
+    assert int(y_off.sum()) == int(y_on.sum())
+    # the honest mobiles stay negatives either way
+    assert int((y_on == 0).sum()) > 0

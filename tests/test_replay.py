@@ -124,7 +124,9 @@ def test_refusal_during_replay_blocks_the_campaign_for_that_citizen(
     engine: Engine, tmp_path: Path
 ) -> None:
     _write_input(tmp_path / "day.csv")
-    engine.policy = type(engine.policy)(block_threshold=1.0, label_threshold=0.5)
+    engine.policy = type(engine.policy)(
+        block_threshold=1.0, label_threshold=0.5, online_block_threshold=1.0
+    )
     target = CITIZENS[101]  # called by new number 0, call n0-1
     ref = tmp_path / "refusals.csv"
     t = (NEXT + timedelta(seconds=10)).isoformat()

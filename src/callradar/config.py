@@ -234,12 +234,32 @@ SETTINGS: tuple[Setting, ...] = (
     ),
     # --- protect ----------------------------------------------------------
     Setting("protect.block_threshold", 0.9, "Score at or above which a call is blocked."),
+    Setting(
+        "protect.online_block_threshold",
+        0.7,
+        "Score of the call-setup scorer (numbers no campaign holds yet) at or above which a "
+        "call is blocked; it is a different model from the day-level detector, calibrated "
+        "on its own (see docs/quality.md).",
+    ),
     Setting("protect.label_threshold", 0.5, "Score at or above which a call is labeled."),
     Setting(
         "protect.refused_threshold",
         0.3,
         "Score at or above which a call is blocked when its callee refused the campaign the "
         "call's evidence (its campaign, or the campaigns of its block and range) points at.",
+    ),
+    Setting(
+        "protect.train_vendor_range_numbers",
+        5,
+        "Training the call-setup scorer: a landline or virtual range holding at least this "
+        "many campaign numbers (and protect.train_vendor_range_share of its numbers) is a "
+        "vendor's, and its low-scoring numbers are not used as negatives.",
+    ),
+    Setting(
+        "protect.train_vendor_range_share",
+        0.3,
+        "Share of a range's numbers that must be campaign numbers for it to count as a "
+        "vendor's range when training the call-setup scorer.",
     ),
     Setting(
         "protect.burst_window_s",

@@ -138,6 +138,9 @@ class Knowledge:
     received: dict[str, int] = field(default_factory=dict)
     refused: dict[str, set[str]] = field(default_factory=dict)
     refused_numbers: dict[str, set[str]] = field(default_factory=dict)
+    # campaign -> its vendor (campaigns whose landline or virtual numbers share a range
+    # or block: one vendor's lines, several clients); a campaign alone is its own
+    vendor_of: dict[str, str] = field(default_factory=dict)
 
 
 class Engine:
@@ -268,21 +271,48 @@ class Engine:
                     refused_what = c
                     break
             if not refused_what and score >= self.policy.refused_threshold:
-                # a suspect number's range names its vendor's campaigns; a refusal of any
-                # of them counts (rotating numbers split campaigns before linking joins them)
-                for _label, _key, dist, _seen in self._lines(caller):
-                    hit = next((c for c in dist or () if c in refusals), "")
-                    if hit:
-                        refused_what = hit
-                        break
+                refused_what = self._refused_vendor(
+                    caller, (campaign, guess, *act.candidates), refusals
+                )
+            if (
+                not refused_what
+                and score >= self.policy.refused_threshold
+                and caller not in self.k.number_score
+            ):
+                # a number never seen before that already looks like campaign traffic,
+                # calling a citizen who refused a campaign: most likely that campaign on a
+                # fresh line its linking cannot name yet (the citizen said no to it)
+                refused_what = "a campaign (" + ", ".join(sorted(refusals)[:3]) + ")"
         if not refused_what and caller in self.k.refused_numbers.get(callee, ()):
             refused_what = "this number"
-        decision = self.policy.decide(score, refused=bool(refused_what))
+        decision = self.policy.decide(
+            score, refused=bool(refused_what), online=caller not in self.k.number_campaign
+        )
         if refused_what:
             reason += f"; callee refused {refused_what} before"
         return Verdict(decision, score, campaign, reason)
 
     # -- internals --------------------------------------------------------
+    def _refused_vendor(self, caller: str, guesses: tuple[str, ...], refusals: set[str]) -> str:
+        """A refused campaign this suspect call may belong to beyond its own id: one its
+        range names, or one of the same vendor. Rotating numbers split a campaign into
+        several ids before linking joins them, and a vendor's ranges carry all its
+        clients; a citizen who refused one of them wants none of its dialer's calls."""
+        lines = self._lines(caller)
+        for _label, _key, dist, _seen in lines:
+            hit = next((c for c in dist or () if c in refusals), "")
+            if hit:
+                return hit
+        vendor_of = self.k.vendor_of
+        if not vendor_of:
+            return ""
+        refused_vendors = {vendor_of.get(c, c): c for c in sorted(refusals)}
+        for c in (*guesses, *(c for _l, _k, dist, _s in lines for c in dist or ())):
+            hit = refused_vendors.get(vendor_of.get(c, c), "") if c else ""
+            if hit:
+                return f"{hit} (same vendor as {c})"
+        return ""
+
     def _observe(self, call: CallSetup) -> NumberActivity:
         act = self.activity.get(call.caller)
         if act is None:

@@ -10,7 +10,11 @@ deliberately small and conservative:
   (a refusal of one number is a refusal of the whole campaign, and a citizen
   who said no is owed a lower bar than a stranger);
 * otherwise: ``score >= protect.block_threshold`` blocks, ``score >=
-  protect.label_threshold`` labels, anything lower is allowed.
+  protect.label_threshold`` labels, anything lower is allowed. A score from the
+  call-setup scorer (a number no campaign holds yet) blocks from
+  ``protect.online_block_threshold``: the two scorers are different models and
+  each threshold is set for its own score (the day-level one must also clear
+  known numbers' whole history, the call-setup one sees only fresh numbers).
 
 Failure mode: **open**. Any error or a verdict later than ``protect.deadline_ms``
 is answered ``allow`` by :class:`callradar.protect.engine.Guard`, so a broken
@@ -34,6 +38,7 @@ class Policy:
     block_threshold: float = 0.9
     label_threshold: float = 0.5
     refused_threshold: float = 0.5
+    online_block_threshold: float = 0.9
 
     @classmethod
     def from_config(cls, config: Config | None = None) -> Policy:
@@ -41,11 +46,13 @@ class Policy:
         block = float(cfg.get("protect.block_threshold"))
         label = float(cfg.get("protect.label_threshold"))
         refused = float(cfg.get("protect.refused_threshold"))
-        if not 0.0 <= label <= block <= 1.0:
+        online = float(cfg.get("protect.online_block_threshold"))
+        if not (0.0 <= label <= block <= 1.0 and label <= online <= 1.0):
             from callradar.errors import ConfigError
 
             raise ConfigError(
-                f"protect thresholds must satisfy 0 <= label ({label}) <= block ({block}) <= 1"
+                f"protect thresholds must satisfy 0 <= label ({label}) <= block ({block}) <= 1 "
+                f"and label <= online_block ({online}) <= 1"
             )
         if not 0.0 <= refused <= label:
             from callradar.errors import ConfigError
@@ -53,13 +60,27 @@ class Policy:
             raise ConfigError(
                 f"protect.refused_threshold ({refused}) must be in 0..label ({label})"
             )
-        return cls(block_threshold=block, label_threshold=label, refused_threshold=refused)
+        return cls(
+            block_threshold=block,
+            label_threshold=label,
+            refused_threshold=refused,
+            online_block_threshold=online,
+        )
 
-    def decide(self, score: float, *, in_registry: bool = False, refused: bool = False) -> str:
-        """Turn a score into a decision. ``refused``: the callee refused this call's campaign."""
+    def decide(
+        self,
+        score: float,
+        *,
+        in_registry: bool = False,
+        refused: bool = False,
+        online: bool = False,
+    ) -> str:
+        """Turn a score into a decision. ``refused``: the callee refused this call's campaign;
+        ``online``: the score is the call-setup scorer's (the number has no campaign yet)."""
         if in_registry:
             return LABEL if score >= self.block_threshold else ALLOW
-        if score >= self.block_threshold or (refused and score >= self.refused_threshold):
+        block = self.online_block_threshold if online else self.block_threshold
+        if score >= block or (refused and score >= self.refused_threshold):
             return BLOCK
         if score >= self.label_threshold:
             return LABEL

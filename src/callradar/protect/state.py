@@ -53,6 +53,31 @@ def callee_campaigns(
     return {callee: tuple(campaigns) for callee, campaigns in rows}
 
 
+def vendor_groups(campaign_lines: list[tuple[Any, ...]]) -> dict[str, str]:
+    """Campaign -> vendor, from (campaign, line range) pairs: campaigns that share a
+    landline or virtual range are one vendor's clients (connected components; the
+    vendor is named by its smallest campaign id). Campaigns alone are left out."""
+    parent: dict[str, str] = {}
+
+    def find(x: str) -> str:
+        while parent.setdefault(x, x) != x:
+            parent[x] = parent[parent[x]]
+            x = parent[x]
+        return x
+
+    first_in: dict[str, str] = {}
+    for campaign, line in campaign_lines:
+        other = first_in.setdefault(line, campaign)
+        a, b = find(campaign), find(other)
+        if a != b:
+            parent[max(a, b)] = min(a, b)
+    groups = {c: find(c) for c in parent}
+    sizes: dict[str, int] = {}
+    for root in groups.values():
+        sizes[root] = sizes.get(root, 0) + 1
+    return {c: root for c, root in groups.items() if sizes[root] > 1}
+
+
 def load_knowledge(store: Any, config: Config | None = None) -> Knowledge:
     k = Knowledge()
     k.registry = dict(
@@ -109,6 +134,18 @@ def load_knowledge(store: Any, config: Config | None = None) -> Knowledge:
         if campaign is not None:
             dist = k.trunk_campaigns.setdefault(trunk, {})
             dist[campaign] = dist.get(campaign, 0) + int(n)
+    k.vendor_of = vendor_groups(
+        _pairs(
+            store,
+            """
+            SELECT DISTINCT cn.campaign_id,
+                   CASE WHEN n.kind = 'fixed_line' THEN left(n.number, length(n.number) - 3)
+                        ELSE n.block END
+            FROM campaign_numbers cn JOIN numbers n USING (number)
+            WHERE n.kind <> 'mobile' AND n.block <> ''
+            """,
+        )
+    )
     k.callee_campaigns = callee_campaigns(
         store, int((config or store.config).get("protect.callee_memory_days"))
     )

@@ -8,7 +8,9 @@ training row: its online features (:data:`ONLINE_FEATURES`) against its
 number's batch score (``>= protect.block_threshold`` positive, ``<= 0.1``
 negative, in between left out; a number the campaigns stage linked into a
 campaign of several numbers that scores past the block threshold is positive
-too, however quiet its own day was). Simulator truth is never read.
+too, however quiet its own day was; a low-scoring number of a range crowded
+with campaign numbers is left out, not taken as a negative). Simulator truth
+is never read.
 
 Block evidence leaves the number itself out (its own membership would leak the
 label into the feature).
@@ -73,6 +75,16 @@ def training_rows(store: Any, config: Config) -> tuple[np.ndarray, np.ndarray]:
         for n, cid in campaign_of.items()
         if size[cid] > 1 and k.campaign_score.get(cid, 0.0) >= block_t
     }
+    # a landline or virtual range crowded with campaign numbers is a vendor's: its quiet
+    # numbers are no evidence of honest traffic (their own day scored low because they
+    # made few calls, not because they look like a person), so they are not negatives
+    min_members = int(config.get("protect.train_vendor_range_numbers"))
+    min_share = float(config.get("protect.train_vendor_range_share"))
+    vendor_ranges = {
+        rng
+        for rng, dist in k.range_campaigns.items()
+        if (m := sum(dist.values())) >= min_members and m >= min_share * k.range_seen.get(rng, 0)
+    }
     X: list[list[float]] = []
     y: list[int] = []
     pending: list[tuple[float, int]] = []
@@ -92,6 +104,10 @@ def training_rows(store: Any, config: Config) -> tuple[np.ndarray, np.ndarray]:
             s = block_t  # linked into a confirmed campaign: campaign traffic, however quiet
         if s is None or (0.1 < s < block_t):
             continue
+        if s < block_t and k.kind_of.get(caller) != "mobile":
+            rng = range_key(caller, k.kind_of.get(caller, ""), k.block_of.get(caller, ""))
+            if rng in vendor_ranges:
+                continue
         x = engine.features(call, act)
         if caller in campaign_of:  # leave the number itself out of its block's evidence
             block = k.block_of.get(caller, "")
