@@ -265,3 +265,26 @@ def test_quiet_numbers_of_a_vendor_range_are_not_taught_as_honest(store: Store) 
     assert int(y_off.sum()) == int(y_on.sum())
     # the honest mobiles stay negatives either way
     assert int((y_on == 0).sum()) > 0
+
+
+def test_a_number_redialling_a_refused_campaigns_slice_is_held_to_the_refusal() -> None:
+    engine = _vendor_world(0.4)
+    slice_ = [f"+86138000001{i:02d}" for i in range(8)]  # citizens C1 dialled before
+    for c in slice_:
+        engine.k.callee_campaigns[c] = ("C1",)
+    refuser = slice_[-1]
+    engine.add_refusal(refuser, "+862160001001", T)  # refused C1
+    caller = "+862170002001"  # C3: another vendor's range, linking never joined them
+    # its first calls: too few of C1's citizens to say whose slice it dials
+    for i, c in enumerate(slice_[:3]):
+        engine.decide(CallSetup(f"s{i}", caller, c, "T", T + i))
+    v = engine.decide(CallSetup("s-early", caller, refuser, "T", T + 10))
+    assert v.decision == "label", v
+    # calling the same citizen again is no new evidence
+    for i in range(3):
+        engine.decide(CallSetup(f"again{i}", caller, slice_[0], "T", T + 20 + i))
+    assert engine.decide(CallSetup("s-again", caller, refuser, "T", T + 30)).decision == "label"
+    for i, c in enumerate(slice_[3:6]):
+        engine.decide(CallSetup(f"t{i}", caller, c, "T", T + 40 + i))
+    v = engine.decide(CallSetup("s-late", caller, refuser, "T", T + 50))
+    assert v.decision == "block" and "C1 (its slice)" in v.reason, v

@@ -249,6 +249,13 @@ SETTINGS: tuple[Setting, ...] = (
         "call's evidence (its campaign, or the campaigns of its block and range) points at.",
     ),
     Setting(
+        "protect.refused_slice_share",
+        0.3,
+        "A suspect call to a citizen who refused a campaign is blocked when at least this "
+        "share (and 5) of the citizens the number called so far were dialled by that "
+        "campaign before: it is re-dialling that campaign's target slice.",
+    ),
+    Setting(
         "protect.train_vendor_range_numbers",
         5,
         "Training the call-setup scorer: a landline or virtual range holding at least this "

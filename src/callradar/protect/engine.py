@@ -167,6 +167,7 @@ class Engine:
         self.window = float(self.config.get("protect.burst_window_s"))
         self.prompt_tolerance = float(self.config.get("protect.prompt_tolerance_s"))
         self.fast_path_calls = int(self.config.get("protect.fast_path_calls"))
+        self.slice_share = float(self.config.get("protect.refused_slice_share"))
         self._prompts = sorted(set(self.k.campaign_prompt.values()))
 
     # -- construction -----------------------------------------------------
@@ -271,6 +272,15 @@ class Engine:
                     refused_what = c
                     break
             if not refused_what and score >= self.policy.refused_threshold:
+                # a suspect re-dialling a refused campaign's slice today is that campaign
+                # on a line its linking has not joined yet (or a vendor sharing its list)
+                votes = act.callee_votes
+                least = max(5.0, self.slice_share * len(act.callees))
+                refused_what = next(
+                    (f"{c} (its slice)" for c in sorted(refusals) if votes.get(c, 0) >= least),
+                    "",
+                )
+            if not refused_what and score >= self.policy.refused_threshold:
                 refused_what = self._refused_vendor(
                     caller, (campaign, guess, *act.candidates), refusals
                 )
@@ -352,9 +362,10 @@ class Engine:
             act.gap_sum += gap
             act.gap_sumsq += gap * gap
         act.last_invite = t
-        for c in self.k.callee_campaigns.get(call.callee, ()):
-            act.callee_votes[c] = act.callee_votes.get(c, 0) + 1
-        act.callees.add(call.callee)
+        if call.callee not in act.callees:  # a citizen called twice is one vote
+            for c in self.k.callee_campaigns.get(call.callee, ()):
+                act.callee_votes[c] = act.callee_votes.get(c, 0) + 1
+            act.callees.add(call.callee)
         digits = call.callee[-8:]
         value = int(digits) if digits.isdigit() else -1
         if act.last_callee >= 0 and value > act.last_callee:
@@ -466,13 +477,12 @@ class Engine:
         act.candidates = tuple(votes)  # until the evidence singles one out
         confident = len(votes) == 1
         by_callees = False
-        if act.callee_votes:
-            n = act.n_invites
-            top = max(act.callee_votes, key=lambda c: (act.callee_votes[c], c))
-            if top not in votes and act.callee_votes[top] >= max(3, 0.5 * n):
-                # most of its callees are one campaign's slice: whatever its range says,
-                # refusals of that campaign count (the id reported needs more evidence)
-                act.candidates = (*act.candidates, top)
+        n = len(act.callees)
+        top = _slice_of(act)
+        if top and top not in votes:
+            # most of its callees are one campaign's slice: whatever its range says,
+            # refusals of that campaign count (the id reported needs more evidence)
+            act.candidates = (*act.candidates, top)
         if act.callee_votes and votes:
             best = max(votes, key=lambda c: (act.callee_votes.get(c, 0), c))
             hits = act.callee_votes.get(best, 0)
@@ -599,11 +609,21 @@ def _prompt_of(talks: list[float], tol: float, min_calls: int = 3) -> float | No
     return near[len(near) // 2]
 
 
+def _slice_of(act: NumberActivity) -> str:
+    """The campaign whose target slice most of the number's callees are (at least 3 and
+    half of its calls), or ""."""
+    votes = act.callee_votes
+    if not votes:
+        return ""
+    top = max(votes, key=lambda c: (votes[c], c))
+    return top if votes[top] >= max(3, 0.5 * len(act.callees)) else ""
+
+
 def _redial_share(act: NumberActivity) -> float:
-    """Share of a number's calls, beyond the first, that went to citizens one campaign
-    had dialled before (0 until two such calls)."""
+    """Share of a number's callees, beyond the first, that one campaign had dialled
+    before (0 until two such callees)."""
     best = max(act.callee_votes.values(), default=0)
-    return (best - 1) / act.n_invites if best >= 2 else 0.0
+    return (best - 1) / len(act.callees) if best >= 2 else 0.0
 
 
 def _gap_cv(act: NumberActivity) -> float:
