@@ -257,9 +257,9 @@ def test_quiet_numbers_of_a_vendor_range_are_not_taught_as_honest(store: Store) 
         [(q,) for q in quiet],
     )
     link_campaigns(store)
-    X_on, y_on = training_rows(store, Config(environ={}))
+    _, y_on = training_rows(store, Config(environ={}))
     off = Config({"protect.train_vendor_range_numbers": 10**6}, environ={})
-    X_off, y_off = training_rows(store, off)
+    _, y_off = training_rows(store, off)
     # the same rows but the quiet numbers' ten calls, which were negatives
     assert len(y_off) - len(y_on) == 10
     assert int(y_off.sum()) == int(y_on.sum())
