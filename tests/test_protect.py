@@ -288,3 +288,27 @@ def test_a_number_redialling_a_refused_campaigns_slice_is_held_to_the_refusal() 
         engine.decide(CallSetup(f"t{i}", caller, c, "T", T + 40 + i))
     v = engine.decide(CallSetup("s-late", caller, refuser, "T", T + 50))
     assert v.decision == "block" and "C1 (its slice)" in v.reason, v
+
+
+def test_a_new_number_is_named_only_once_its_callees_clearly_point_at_one_client() -> None:
+    engine = _vendor_world(0.6)
+    engine.k.range_campaigns["+862160001"] = {"C1": 1, "C2": 1}
+    engine.k.range_seen["+862160001"] = 2
+    a = [f"+86138000002{i:02d}" for i in range(4)]  # C1's slice
+    b = [f"+86138000003{i:02d}" for i in range(4)]  # C2's slice
+    for c in a:
+        engine.k.callee_campaigns[c] = ("C1",)
+    for c in b:
+        engine.k.callee_campaigns[c] = ("C2",)
+    new = "+862160001050"  # the vendor's range, never seen
+    engine.classify([new])
+    verdicts = [
+        engine.decide(CallSetup(f"c{i}", new, callee, "T", T + i))
+        for i, callee in enumerate([a[0], b[0], a[1], b[1]])
+    ]
+    # one citizen of a slice says nothing; two against one lead; two of each are a tie
+    assert [v.campaign_id for v in verdicts] == ["", "", "C1", ""], verdicts
+    v = engine.decide(CallSetup("c4", new, a[2], "T", T + 4))
+    assert v.campaign_id == "", v  # 3 against 2 is no clear lead
+    v = engine.decide(CallSetup("c5", new, a[3], "T", T + 5))
+    assert v.campaign_id == "C1" and "callees were dialled by C1" in v.reason, v

@@ -445,14 +445,15 @@ class Engine:
         1. Its allocation block and 1000-number range name the vendor's campaigns (lines
            are bought in consecutive ranges); without them, the campaigns on its trunk.
         2. Among those, the campaign that dialled its callees before wins (each client
-           of a vendor has its own slice of the target list, re-dialled from new numbers);
-           a campaign whose slice most of its callees are, from any range, is a
-           candidate for refusal memory.
+           of a vendor has its own slice of the target list, re-dialled from new numbers)
+           when it clearly leads (twice the runner-up's citizens); a campaign whose slice
+           most of its callees are, from any range, is a candidate for refusal memory.
         3. Once its answered calls show a prompt length, only campaigns with that prompt
            remain; if none of the candidates has it, the campaigns on its trunk that do;
            if none does, it is a campaign not seen before (a provisional id per range
            and prompt). Before its prompt is clear (three answered calls at one length),
-           a single call that ended at exactly one candidate's prompt picks that one.
+           a single call that ended at exactly one candidate's prompt makes that one the
+           best guess (for refusal memory; too little to report the id).
 
         Returns the campaign, whether the evidence singles it out (a vendor's range
         alone does not tell its clients apart), and the evidence.
@@ -486,7 +487,8 @@ class Engine:
         if act.callee_votes and votes:
             best = max(votes, key=lambda c: (act.callee_votes.get(c, 0), c))
             hits = act.callee_votes.get(best, 0)
-            if hits >= 2 and hits >= 0.3 * n:
+            second = max((act.callee_votes.get(c, 0) for c in votes if c != best), default=0)
+            if hits >= 2 and hits >= 0.3 * n and hits >= 2 * second:
                 for c in votes:
                     votes[c] += 2.0 * act.callee_votes.get(c, 0) / n
                 why.append(f"{hits} of its {n} callees were dialled by {best} before")
@@ -525,7 +527,7 @@ class Engine:
             if ranked[0] >= 1 and ranked[1] == 0:
                 best = max(at_prompt, key=at_prompt.__getitem__)
                 votes = {best: votes[best]}
-                confident = True
+                confident = False
                 why.append(f"an answered call ended at {prompts[best]:.1f} s, {best}'s prompt")
         if not votes:
             return "", False, why
