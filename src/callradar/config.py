@@ -87,8 +87,10 @@ SETTINGS: tuple[Setting, ...] = (
     Setting(
         "features.compress_intermediates",
         True,
-        "DuckDB engine: keep intermediate feature tables in a compressed in-memory database "
-        "(smaller in memory, a little more CPU) instead of plain temp tables.",
+        "DuckDB engine: keep intermediate feature tables in an attached in-memory database "
+        "(declared compressed) instead of plain temp tables. DuckDB compresses such a "
+        "database only at a checkpoint, which the engine does not run: a checkpoint after "
+        "the largest table was measured and did not pay at 50M calls (docs/benchmarks.md).",
     ),
     Setting("features.windows", ["hour", "day", "week"], "Windows computed by default."),
     Setting("features.long_talk_seconds", 60.0, "Talk time from which a call counts as long."),

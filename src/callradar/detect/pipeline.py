@@ -148,6 +148,7 @@ def training_set(
             WHERE f.win = 'day'
               AND (l.number IS NOT NULL
                    OR hash(f.number, f.win_start) % 1000000 < {int(frac * 1e6)})
+            ORDER BY f.number, f.win_start
             """
         ).to_arrow_table()
     finally:
