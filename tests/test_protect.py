@@ -312,3 +312,25 @@ def test_a_new_number_is_named_only_once_its_callees_clearly_point_at_one_client
     assert v.campaign_id == "", v  # 3 against 2 is no clear lead
     v = engine.decide(CallSetup("c5", new, a[3], "T", T + 5))
     assert v.campaign_id == "C1" and "callees were dialled by C1" in v.reason, v
+
+
+def test_a_sweep_moving_into_a_refused_campaigns_part_of_the_list_is_held_to_it() -> None:
+    engine = _vendor_world(0.4)
+    c2_part = [f"+86138000004{i:02d}" for i in range(16)]  # citizens C2 dialled before
+    c1_part = [f"+86138000005{i:02d}" for i in range(6)]  # ... and C1
+    for c in c2_part:
+        engine.k.callee_campaigns[c] = ("C2",)
+    for c in c1_part:
+        engine.k.callee_campaigns[c] = ("C1",)
+    refuser = c1_part[-1]
+    engine.add_refusal(refuser, "+862160001001", T)  # refused C1
+    caller = "+862170002001"  # C3: linking never joined it to C1
+    calls = [*c2_part, *c1_part[:3]]
+    for i, c in enumerate(calls):
+        engine.decide(CallSetup(f"w{i}", caller, c, "T", T + i))
+    # with the refuser, 4 of its last 10 citizens are C1's, 4 of 20 in all: not yet
+    assert engine.decide(CallSetup("w-early", caller, refuser, "T", T + 30)).decision == "label"
+    engine.decide(CallSetup("w4", caller, c1_part[3], "T", T + 31))
+    # 5 of the last 10: its sweep is in C1's part of the list now
+    v = engine.decide(CallSetup("w-late", caller, refuser, "T", T + 32))
+    assert v.decision == "block" and "C1 (its slice)" in v.reason, v

@@ -92,7 +92,17 @@ class NumberActivity:
     prompt: float | None = None
     prompt_stale: bool = False
     callee_votes: dict[str, int] = field(default_factory=dict)
+    # the campaigns that had dialled each of its last new callees: where its sweep is now
+    recent_slices: deque[tuple[str, ...]] = field(
+        default_factory=lambda: deque(maxlen=RECENT_SLICE_CALLEES)
+    )
     candidates: tuple[str, ...] = ()
+
+
+# a number's last new callees looked at for the part of a campaign's list it sweeps now,
+# and how many of them that campaign must have dialled before
+RECENT_SLICE_CALLEES = 10
+RECENT_SLICE_MIN = 5
 
 
 def range_key(number: str, kind: str, block: str) -> str:
@@ -274,10 +284,21 @@ class Engine:
             if not refused_what and score >= self.policy.refused_threshold:
                 # a suspect re-dialling a refused campaign's slice today is that campaign
                 # on a line its linking has not joined yet (or a vendor sharing its list)
+                # (over all its callees so far, or over its last ones: a sweep moves on
+                # from one client's part of the list to the next)
                 votes = act.callee_votes
                 least = max(5.0, self.slice_share * len(act.callees))
+                recent = act.recent_slices
                 refused_what = next(
-                    (f"{c} (its slice)" for c in sorted(refusals) if votes.get(c, 0) >= least),
+                    (
+                        f"{c} (its slice)"
+                        for c in sorted(refusals)
+                        if votes.get(c, 0) >= least
+                        or (
+                            len(recent) == recent.maxlen
+                            and sum(c in r for r in recent) >= RECENT_SLICE_MIN
+                        )
+                    ),
                     "",
                 )
             if not refused_what and score >= self.policy.refused_threshold:
@@ -363,8 +384,10 @@ class Engine:
             act.gap_sumsq += gap * gap
         act.last_invite = t
         if call.callee not in act.callees:  # a citizen called twice is one vote
-            for c in self.k.callee_campaigns.get(call.callee, ()):
+            dialled_by = self.k.callee_campaigns.get(call.callee, ())
+            for c in dialled_by:
                 act.callee_votes[c] = act.callee_votes.get(c, 0) + 1
+            act.recent_slices.append(dialled_by)
             act.callees.add(call.callee)
         digits = call.callee[-8:]
         value = int(digits) if digits.isdigit() else -1
