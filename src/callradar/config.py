@@ -258,6 +258,19 @@ SETTINGS: tuple[Setting, ...] = (
         "campaign before: it is re-dialling that campaign's target slice.",
     ),
     Setting(
+        "protect.recent_slice_callees",
+        10,
+        "How many of a number's latest new callees tell which part of a campaign's target "
+        "list its sweep is in now (see protect.recent_slice_min).",
+    ),
+    Setting(
+        "protect.recent_slice_min",
+        5,
+        "A suspect call to a citizen who refused a campaign is blocked when at least this "
+        "many of the number's latest new callees (protect.recent_slice_callees) were "
+        "dialled by that campaign before.",
+    ),
+    Setting(
         "protect.train_vendor_range_numbers",
         5,
         "Training the call-setup scorer: a landline or virtual range holding at least this "

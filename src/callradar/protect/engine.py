@@ -93,16 +93,9 @@ class NumberActivity:
     prompt_stale: bool = False
     callee_votes: dict[str, int] = field(default_factory=dict)
     # the campaigns that had dialled each of its last new callees: where its sweep is now
-    recent_slices: deque[tuple[str, ...]] = field(
-        default_factory=lambda: deque(maxlen=RECENT_SLICE_CALLEES)
-    )
+    # (a bounded deque, ``protect.recent_slice_callees`` long)
+    recent_slices: deque[tuple[str, ...]] = field(default_factory=lambda: deque(maxlen=10))
     candidates: tuple[str, ...] = ()
-
-
-# a number's last new callees looked at for the part of a campaign's list it sweeps now,
-# and how many of them that campaign must have dialled before
-RECENT_SLICE_CALLEES = 10
-RECENT_SLICE_MIN = 5
 
 
 def range_key(number: str, kind: str, block: str) -> str:
@@ -178,6 +171,8 @@ class Engine:
         self.prompt_tolerance = float(self.config.get("protect.prompt_tolerance_s"))
         self.fast_path_calls = int(self.config.get("protect.fast_path_calls"))
         self.slice_share = float(self.config.get("protect.refused_slice_share"))
+        self.recent_slice_callees = int(self.config.get("protect.recent_slice_callees"))
+        self.recent_slice_min = int(self.config.get("protect.recent_slice_min"))
         self._prompts = sorted(set(self.k.campaign_prompt.values()))
 
     # -- construction -----------------------------------------------------
@@ -296,7 +291,7 @@ class Engine:
                         if votes.get(c, 0) >= least
                         or (
                             len(recent) == recent.maxlen
-                            and sum(c in r for r in recent) >= RECENT_SLICE_MIN
+                            and sum(c in r for r in recent) >= self.recent_slice_min
                         )
                     ),
                     "",
@@ -348,7 +343,11 @@ class Engine:
         act = self.activity.get(call.caller)
         if act is None:
             light = self.fast_path and call.caller in self.k.known_legit
-            act = NumberActivity(first_seen=call.time, light=light)
+            act = NumberActivity(
+                first_seen=call.time,
+                light=light,
+                recent_slices=deque(maxlen=self.recent_slice_callees),
+            )
             self.activity[call.caller] = act
             if self.learn_live and call.caller not in self.k.number_score:
                 k = self.k
