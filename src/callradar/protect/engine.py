@@ -266,51 +266,7 @@ class Engine:
                 reason += f" ({base})"
         else:
             score, campaign, reason = self._score_unknown(call, act)
-        refusals = self.k.refused.get(callee)
-        refused_what = ""
-        if refusals:
-            # the reported campaign, or any campaign the number may still turn out to be
-            # (its vendor's others, before the evidence tells them apart)
-            guess = self.provisional.get(caller, "")
-            for c in (campaign, guess, *act.candidates):
-                if c and c in refusals:
-                    refused_what = c
-                    break
-            if not refused_what and score >= self.policy.refused_threshold:
-                # a suspect re-dialling a refused campaign's slice today is that campaign
-                # on a line its linking has not joined yet (or a vendor sharing its list)
-                # (over all its callees so far, or over its last ones: a sweep moves on
-                # from one client's part of the list to the next)
-                votes = act.callee_votes
-                least = max(5.0, self.slice_share * len(act.callees))
-                recent = act.recent_slices
-                refused_what = next(
-                    (
-                        f"{c} (its slice)"
-                        for c in sorted(refusals)
-                        if votes.get(c, 0) >= least
-                        or (
-                            len(recent) == recent.maxlen
-                            and sum(c in r for r in recent) >= self.recent_slice_min
-                        )
-                    ),
-                    "",
-                )
-            if not refused_what and score >= self.policy.refused_threshold:
-                refused_what = self._refused_vendor(
-                    caller, (campaign, guess, *act.candidates), refusals
-                )
-            if (
-                not refused_what
-                and score >= self.policy.refused_threshold
-                and caller not in self.k.number_score
-            ):
-                # a number never seen before that already looks like campaign traffic,
-                # calling a citizen who refused a campaign: most likely that campaign on a
-                # fresh line its linking cannot name yet (the citizen said no to it)
-                refused_what = "a campaign (" + ", ".join(sorted(refusals)[:3]) + ")"
-        if not refused_what and caller in self.k.refused_numbers.get(callee, ()):
-            refused_what = "this number"
+        refused_what = self._refused(caller, callee, act, campaign, score)
         decision = self.policy.decide(
             score, refused=bool(refused_what), online=caller not in self.k.number_campaign
         )
@@ -319,6 +275,50 @@ class Engine:
         return Verdict(decision, score, campaign, reason)
 
     # -- internals --------------------------------------------------------
+    def _refused(
+        self, caller: str, callee: str, act: NumberActivity, campaign: str, score: float
+    ) -> str:
+        """What the callee refused before that this call falls under, or "". Rules in
+        order: the call's campaign, best guess or candidates; then, for a suspect call
+        (``protect.refused_threshold``), the slice it re-dials, its range or vendor, and
+        any campaign at all for a number never seen before; last, this very number."""
+        refusals = self.k.refused.get(callee)
+        if refusals:
+            # the reported campaign, or any campaign the number may still turn out to be
+            # (its vendor's others, before the evidence tells them apart)
+            guesses = (campaign, self.provisional.get(caller, ""), *act.candidates)
+            hit = next((c for c in guesses if c and c in refusals), "")
+            if hit:
+                return hit
+            if score >= self.policy.refused_threshold:
+                hit = self._refused_slice(act, refusals) or self._refused_vendor(
+                    caller, guesses, refusals
+                )
+                if hit:
+                    return hit
+                if caller not in self.k.number_score:
+                    # a number never seen before that already looks like campaign
+                    # traffic, calling a citizen who refused a campaign: most likely that
+                    # campaign on a fresh line its linking cannot name yet
+                    return "a campaign (" + ", ".join(sorted(refusals)[:3]) + ")"
+        return "this number" if caller in self.k.refused_numbers.get(callee, ()) else ""
+
+    def _refused_slice(self, act: NumberActivity, refusals: set[str]) -> str:
+        """A refused campaign whose slice the number re-dials: a suspect dialling that
+        campaign's citizens today is that campaign on a line its linking has not joined
+        yet (or a vendor sharing its list). Counted over all its callees so far, or over
+        its last ones: a sweep moves on from one client's part of the list to the next."""
+        votes = act.callee_votes
+        least = max(5.0, self.slice_share * len(act.callees))
+        recent = act.recent_slices
+        full = len(recent) == recent.maxlen
+        for c in sorted(refusals):
+            if votes.get(c, 0) >= least or (
+                full and sum(c in r for r in recent) >= self.recent_slice_min
+            ):
+                return f"{c} (its slice)"
+        return ""
+
     def _refused_vendor(self, caller: str, guesses: tuple[str, ...], refusals: set[str]) -> str:
         """A refused campaign this suspect call may belong to beyond its own id: one its
         range names, or one of the same vendor. Rotating numbers split a campaign into
