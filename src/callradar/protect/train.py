@@ -20,12 +20,13 @@ from __future__ import annotations
 
 import heapq
 import json
+from collections import Counter
 from typing import Any
 
 import numpy as np
 
 from callradar.config import Config
-from callradar.protect.engine import CallSetup, Engine, range_key
+from callradar.protect.engine import CallSetup, Engine, Knowledge, range_key
 from callradar.protect.online import ONLINE_FEATURES, OnlineScorer
 from callradar.protect.replay import call_columns
 from callradar.protect.state import (
@@ -62,29 +63,8 @@ def training_rows(store: Any, config: Config) -> tuple[np.ndarray, np.ndarray]:
         """
     )
     callers, callees, trunks, starts, ends, answered, talk = call_columns(calls)
-    scores = k.number_score
     campaign_of = k.number_campaign
-    # numbers the campaigns stage put into a campaign of several numbers that scores past
-    # the block threshold: the batch stages' verdict on quiet numbers the day-level score
-    # alone leaves in between
-    size: dict[str, int] = {}
-    for cid in campaign_of.values():
-        size[cid] = size.get(cid, 0) + 1
-    confirmed = {
-        n
-        for n, cid in campaign_of.items()
-        if size[cid] > 1 and k.campaign_score.get(cid, 0.0) >= block_t
-    }
-    # a landline or virtual range crowded with campaign numbers is a vendor's: its quiet
-    # numbers are no evidence of honest traffic (their own day scored low because they
-    # made few calls, not because they look like a person), so they are not negatives
-    min_members = int(config.get("protect.train_vendor_range_numbers"))
-    min_share = float(config.get("protect.train_vendor_range_share"))
-    vendor_ranges = {
-        rng
-        for rng, dist in k.range_campaigns.items()
-        if (m := sum(dist.values())) >= min_members and m >= min_share * k.range_seen.get(rng, 0)
-    }
+    label_of = _labels(k, block_t, config)
     X: list[list[float]] = []
     y: list[int] = []
     pending: list[tuple[float, int]] = []
@@ -99,15 +79,9 @@ def training_rows(store: Any, config: Config) -> tuple[np.ndarray, np.ndarray]:
         caller = callers[i]
         call = CallSetup("", caller, callees[i], trunks[i], t)
         act = engine._observe(call)
-        s = scores.get(caller)
-        if s is not None and s < block_t and caller in confirmed:
-            s = block_t  # linked into a confirmed campaign: campaign traffic, however quiet
-        if s is None or (0.1 < s < block_t):
+        label = label_of.get(caller)
+        if label is None:
             continue
-        if s < block_t and k.kind_of.get(caller) != "mobile":
-            rng = range_key(caller, k.kind_of.get(caller, ""), k.block_of.get(caller, ""))
-            if rng in vendor_ranges:
-                continue
         x = engine.features(call, act)
         if caller in campaign_of:  # leave the number itself out of its block's evidence
             block = k.block_of.get(caller, "")
@@ -116,8 +90,45 @@ def training_rows(store: Any, config: Config) -> tuple[np.ndarray, np.ndarray]:
                 if x[idx] > 0:
                     x[idx] = max(0.0, (x[idx] * seen - 1) / (seen - 1)) if seen > 1 else 0.0
         X.append(x)
-        y.append(1 if s >= block_t else 0)
+        y.append(label)
     return np.asarray(X, dtype=float), np.asarray(y, dtype=int)
+
+
+def _labels(k: Knowledge, block_t: float, config: Config) -> dict[str, int]:
+    """Each scored number's training label, 1 campaign or 0 honest; numbers left out
+    have none. ``>= block_t`` is 1 and ``<= 0.1`` is 0, in between left out, and:
+
+    * a number the campaigns stage put into a campaign of several numbers that scores
+      past the block threshold is 1 (the batch stages' verdict on quiet numbers the
+      day-level score alone leaves in between);
+    * a low-scoring number of a landline or virtual range crowded with campaign
+      numbers (a vendor's) is left out: it scored low because it made few calls, not
+      because it looks like a person."""
+    size = Counter(k.number_campaign.values())
+    confirmed = {
+        n
+        for n, cid in k.number_campaign.items()
+        if size[cid] > 1 and k.campaign_score.get(cid, 0.0) >= block_t
+    }
+    min_members = int(config.get("protect.train_vendor_range_numbers"))
+    min_share = float(config.get("protect.train_vendor_range_share"))
+    vendor_ranges = {
+        rng
+        for rng, dist in k.range_campaigns.items()
+        if (m := sum(dist.values())) >= min_members and m >= min_share * k.range_seen.get(rng, 0)
+    }
+    labels: dict[str, int] = {}
+    for number, s in k.number_score.items():
+        if s >= block_t or number in confirmed:
+            labels[number] = 1
+        elif s <= 0.1:
+            kind = k.kind_of.get(number, "")
+            if (
+                kind == "mobile"
+                or range_key(number, kind, k.block_of.get(number, "")) not in vendor_ranges
+            ):
+                labels[number] = 0
+    return labels
 
 
 def fit_online(store: Any, config: Config | None = None) -> tuple[OnlineScorer, dict[str, Any]]:
