@@ -57,6 +57,7 @@ from __future__ import annotations
 
 import bisect
 from collections import Counter, defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any, NamedTuple
@@ -75,7 +76,9 @@ class LinkResult:
     kept_ids: int
 
 
-class _UnionFind:
+class UnionFind:
+    """Disjoint sets of strings; a set is named by its smallest member."""
+
     def __init__(self) -> None:
         self.parent: dict[str, str] = {}
         self.tags: dict[str, set[int]] = {}
@@ -97,6 +100,13 @@ class _UnionFind:
             merged = self.tags.pop(ra, set()) | self.tags.pop(rb, set())
             if merged:
                 self.tags[min(ra, rb)] = merged
+
+    def groups(self, items: Iterable[str]) -> dict[str, list[str]]:
+        """The items by set: root -> members, in the items' order."""
+        out: dict[str, list[str]] = defaultdict(list)
+        for x in items:
+            out[self.find(x)].append(x)
+        return out
 
     def tag(self, x: str, label: int) -> None:
         """Mark ``x`` as one of a vendor's clients' slices (see :class:`_Slices`)."""
@@ -254,7 +264,7 @@ def _range_prompts(
     store: Any,
     rows: list[Suspect],
     cfg: Config,
-    uf: _UnionFind,
+    uf: UnionFind,
     linked_by: dict[str, set[str]],
     slices: _Slices,
 ) -> dict[str, float]:
@@ -445,7 +455,7 @@ def _cross_range(
     info: dict[str, Suspect],
     prompt_of: dict[str, float],
     cfg: Config,
-    uf: _UnionFind,
+    uf: UnionFind,
     linked_by: dict[str, set[str]],
 ) -> None:
     """Join groups from different ranges that play the same prompt to the same citizens
@@ -457,9 +467,7 @@ def _cross_range(
     tol = float(cfg.get("campaigns.cross_range_prompt_tolerance_s"))
     min_shared = int(cfg.get("campaigns.cross_range_min_shared"))
     min_overlap = float(cfg.get("campaigns.cross_range_min_overlap"))
-    members: dict[str, list[str]] = defaultdict(list)
-    for number in prompt_of:
-        members[uf.find(number)].append(number)
+    members = uf.groups(prompt_of)
     if len(members) < 2:
         return
     comp_prompt = {c: float(np.mean([prompt_of[m] for m in ms])) for c, ms in members.items()}
@@ -495,7 +503,7 @@ def _attach_by_callees(
     info: dict[str, Suspect],
     prompt_of: dict[str, float],
     cfg: Config,
-    uf: _UnionFind,
+    uf: UnionFind,
     linked_by: dict[str, set[str]],
 ) -> None:
     """A number still on its own joins the group whose citizens it re-dialled: a vendor
@@ -508,9 +516,7 @@ def _attach_by_callees(
 
     min_shared = int(cfg.get("campaigns.attach_min_shared"))
     tol = float(cfg.get("campaigns.cross_range_prompt_tolerance_s"))
-    members: dict[str, list[str]] = defaultdict(list)
-    for number in info:
-        members[uf.find(number)].append(number)
+    members = uf.groups(info)
     groups = {c: ms for c, ms in members.items() if len(ms) > 1}
     loose = [ms[0] for ms in members.values() if len(ms) == 1]
     if not groups or not loose:
@@ -583,7 +589,7 @@ def _link(store: Any, cfg: Config) -> LinkResult:
     min_prompt_share = float(cfg.get("campaigns.min_prompt_share"))
     rows = _suspects(store, min_score, int(cfg.get("campaigns.min_prompt_calls")))
     info = {r.number: r for r in rows}
-    uf = _UnionFind()
+    uf = UnionFind()
     linked_by: dict[str, set[str]] = defaultdict(set)
     for r in rows:
         uf.find(r.number)
@@ -692,9 +698,7 @@ def _link(store: Any, cfg: Config) -> LinkResult:
             for m in members:
                 linked_by[m].add(signal)
 
-    components: dict[str, list[str]] = defaultdict(list)
-    for number in info:
-        components[uf.find(number)].append(number)
+    components = uf.groups(info)
 
     previous = dict(store.sql("SELECT number, campaign_id FROM campaign_numbers").fetchall())
     next_id = 1 + max(

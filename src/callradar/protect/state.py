@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from callradar.campaigns.link import UnionFind
 from callradar.config import Config
 from callradar.protect.engine import Knowledge
 from callradar.protect.online import OnlineScorer
@@ -57,25 +58,16 @@ def vendor_groups(campaign_lines: list[tuple[Any, ...]]) -> dict[str, str]:
     """Campaign -> vendor, from (campaign, line range) pairs: campaigns that share a
     landline or virtual range are one vendor's clients (connected components; the
     vendor is named by its smallest campaign id). Campaigns alone are left out."""
-    parent: dict[str, str] = {}
-
-    def find(x: str) -> str:
-        while parent.setdefault(x, x) != x:
-            parent[x] = parent[parent[x]]
-            x = parent[x]
-        return x
-
+    uf = UnionFind()
     first_in: dict[str, str] = {}
     for campaign, line in campaign_lines:
-        other = first_in.setdefault(line, campaign)
-        a, b = find(campaign), find(other)
-        if a != b:
-            parent[max(a, b)] = min(a, b)
-    groups = {c: find(c) for c in parent}
-    sizes: dict[str, int] = {}
-    for root in groups.values():
-        sizes[root] = sizes.get(root, 0) + 1
-    return {c: root for c, root in groups.items() if sizes[root] > 1}
+        uf.union(campaign, first_in.setdefault(line, campaign))
+    return {
+        c: root
+        for root, members in uf.groups(list(uf.parent)).items()
+        if len(members) > 1
+        for c in members
+    }
 
 
 def load_knowledge(store: Any, config: Config | None = None) -> Knowledge:
