@@ -450,6 +450,20 @@ def _sweep_pairs(store: Any, min_ascending: float, max_gap: float) -> list[tuple
     return pairs
 
 
+def _group_ranges_and_prompts(
+    groups: dict[str, list[str]], info: dict[str, Suspect], prompt_of: dict[str, float]
+) -> tuple[dict[str, set[str]], dict[str, float]]:
+    """Per group of numbers, the ranges its numbers come from and the mean prompt of
+    those that play one (groups none of whose numbers does have no prompt)."""
+    ranges = {c: {info[m].range for m in ms} for c, ms in groups.items()}
+    prompt = {
+        c: float(np.mean(p))
+        for c, ms in groups.items()
+        if (p := [prompt_of[m] for m in ms if m in prompt_of])
+    }
+    return ranges, prompt
+
+
 def _cross_range(
     store: Any,
     info: dict[str, Suspect],
@@ -470,8 +484,7 @@ def _cross_range(
     members = uf.groups(prompt_of)
     if len(members) < 2:
         return
-    comp_prompt = {c: float(np.mean([prompt_of[m] for m in ms])) for c, ms in members.items()}
-    comp_ranges = {c: {info[m].range for m in ms} for c, ms in members.items()}
+    comp_ranges, comp_prompt = _group_ranges_and_prompts(members, info, prompt_of)
     pairs = _query_groups(
         store,
         f"""
@@ -521,12 +534,7 @@ def _attach_by_callees(
     loose = [ms[0] for ms in members.values() if len(ms) == 1]
     if not groups or not loose:
         return
-    group_ranges = {c: {info[m].range for m in ms} for c, ms in groups.items()}
-    group_prompt = {
-        c: float(np.mean(p))
-        for c, ms in groups.items()
-        if (p := [prompt_of[m] for m in ms if m in prompt_of])
-    }
+    group_ranges, group_prompt = _group_ranges_and_prompts(groups, info, prompt_of)
     hits = _query_groups(
         store,
         f"""
