@@ -26,6 +26,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from callradar.config import Config
+from callradar.errors import ConfigError
 
 ALLOW = "allow"
 LABEL = "label"
@@ -48,15 +49,11 @@ class Policy:
         refused = float(cfg.get("protect.refused_threshold"))
         online = float(cfg.get("protect.online_block_threshold"))
         if not (0.0 <= label <= block <= 1.0 and label <= online <= 1.0):
-            from callradar.errors import ConfigError
-
             raise ConfigError(
                 f"protect thresholds must satisfy 0 <= label ({label}) <= block ({block}) <= 1 "
                 f"and label <= online_block ({online}) <= 1"
             )
         if not 0.0 <= refused <= label:
-            from callradar.errors import ConfigError
-
             raise ConfigError(
                 f"protect.refused_threshold ({refused}) must be in 0..label ({label})"
             )
