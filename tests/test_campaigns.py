@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from typing import Any
+
 from callradar.campaigns import link_campaigns
 from callradar.store import Store
 from protect_world import A_NUMBERS, B_NUMBERS, LEGIT, build
@@ -126,6 +128,28 @@ def test_prompt_groups_do_not_bridge_two_campaigns_through_noisy_estimates() -> 
     assert split_peak([12.0, 12.4, 11.7], [9, 1, 1], 0.15) == [0, 0, 0]
 
 
+def _store_suspects(
+    store: Store, rows: list[tuple[Any, ...]], numbers: list[tuple[str, str]]
+) -> None:
+    """Calls ``(id, start, caller, callee, answered, talk)`` on trunk TA, and the callers
+    as fixed lines of their 100-number block, each scored as a suspect."""
+    store.con.executemany(
+        "INSERT INTO calls (call_id, start_time, end_time, caller, callee, trunk, ring_seconds,"
+        " answered, talk_seconds, end_reason) VALUES (?, ?::TIMESTAMPTZ, ?::TIMESTAMPTZ"
+        " + INTERVAL 40 SECOND, ?, ?, 'TA', 8, ?, ?, 'caller_hangup')",
+        [(r[0], r[1], r[1], r[2], r[3], r[4], r[5]) for r in rows],
+    )
+    store.con.executemany(
+        "INSERT INTO numbers (number, kind, carrier, area, block) "
+        "VALUES (?, 'fixed_line', '', 'Shanghai', ?)",
+        [(num, num[:-2]) for num, _ in numbers],
+    )
+    store.con.executemany(
+        "INSERT INTO number_scores VALUES (?, DATE '2024-07-01', 0.95, 'burst', 'test', now())",
+        [(num,) for num, _ in numbers],
+    )
+
+
 def test_two_clients_with_one_prompt_are_told_apart_by_their_slices(store: Store) -> None:
     """One vendor, one range, two clients whose prompts are 0.1 s apart: each client's
     numbers re-dial its own slice of the target list on later days, never the other's."""
@@ -152,23 +176,170 @@ def test_two_clients_with_one_prompt_are_told_apart_by_their_slices(store: Store
                     talk = prompt[client] + rnd.gauss(0, 0.1) if answered else 0.0
                     start = f"2024-07-0{day + 1} {9 + k}:{j // 2 % 60:02d}:00+08"
                     rows.append((f"s{n}", start, number, callee, answered, round(talk, 1)))
-    store.con.executemany(
-        "INSERT INTO calls (call_id, start_time, end_time, caller, callee, trunk, ring_seconds,"
-        " answered, talk_seconds, end_reason) VALUES (?, ?::TIMESTAMPTZ, ?::TIMESTAMPTZ"
-        " + INTERVAL 40 SECOND, ?, ?, 'TA', 8, ?, ?, 'caller_hangup')",
-        [(r[0], r[1], r[1], r[2], r[3], r[4], r[5]) for r in rows],
-    )
-    store.con.executemany(
-        "INSERT INTO numbers (number, kind, carrier, area, block) "
-        "VALUES (?, 'fixed_line', '', 'Shanghai', ?)",
-        [(num, num[:-2]) for num, _ in numbers],
-    )
-    store.con.executemany(
-        "INSERT INTO number_scores VALUES (?, DATE '2024-07-01', 0.95, 'burst', 'test', now())",
-        [(num,) for num, _ in numbers],
-    )
+    _store_suspects(store, rows, numbers)
     link_campaigns(store)
     found = dict(store.sql("SELECT number, campaign_id FROM campaign_numbers").fetchall())
     ids = {client: {found[num] for num, c in numbers if c == client} for client in "XY"}
     assert len(ids["X"]) == 1 and len(ids["Y"]) == 1
     assert ids["X"] != ids["Y"]
+
+
+def _two_clients_one_list(store: Store) -> list[tuple[str, str]]:
+    """One vendor, one range, two clients whose prompts are 0.1 s apart, each number
+    dialling citizens no other number dialled: the prompt peak cannot tell them apart."""
+    import random
+
+    rnd = random.Random(11)
+    prompt = {"X": 12.0, "Y": 12.1}
+    rows, numbers = [], []
+    n = 0
+    for day in range(2):
+        for k in range(6):
+            client = "XY"[k % 2]
+            # a dialer takes each client's lines from the range in a run
+            number = f"+86216000{3000 + 100 * (k % 2) + day * 10 + k // 2:04d}"
+            numbers.append((number, client))
+            for j in range(90):
+                callee = f"+86138500{day * 1000 + k * 100 + j:05d}"
+                n += 1
+                answered = j % 3 == 0
+                talk = prompt[client] + rnd.gauss(0, 0.05) if answered else 0.0
+                start = f"2024-07-0{day + 1} {9 + k}:{j // 2 % 60:02d}:{j % 2 * 30:02d}+08"
+                rows.append((f"h{n}", start, number, callee, answered, round(talk, 2)))
+    _store_suspects(store, rows, numbers)
+    return numbers
+
+
+def _hear(store: Store, heard: list[tuple[str, str]]) -> None:
+    """Honeypot recordings of ``(number, prompt_id)``, as the audio stage stores them."""
+    store.con.executemany(
+        "INSERT INTO recordings (file, caller, duration, pattern, prompt_id, speech_seconds,"
+        " channels, sample_rate) VALUES (?, ?, 14.0, 'prompt_hangup', ?, 12.0, 1, 8000)",
+        [(f"r{i}.wav", number, pid) for i, (number, pid) in enumerate(heard)],
+    )
+
+
+def _ids(store: Store, numbers: list[tuple[str, str]]) -> dict[str, set[str]]:
+    found = dict(store.sql("SELECT number, campaign_id FROM campaign_numbers").fetchall())
+    return {c: {found.get(num, "") for num, cl in numbers if cl == c} for c in "XY"}
+
+
+def test_one_range_two_recordings_are_two_campaigns(store: Store) -> None:
+    numbers = _two_clients_one_list(store)
+    link_campaigns(store)
+    ids = _ids(store, numbers)
+    assert ids["X"] == ids["Y"] and len(ids["X"]) == 1  # without audio: one campaign
+    # honeypots heard one number of each client: two different recordings
+    x = next(num for num, c in numbers if c == "X")
+    y = next(num for num, c in numbers if c == "Y")
+    _hear(store, [(x, "PR0001"), (y, "PR0002"), (x, "PR0001")])
+    link_campaigns(store)
+    ids = _ids(store, numbers)
+    assert len(ids["X"]) == 1 and len(ids["Y"]) == 1 and ids["X"] != ids["Y"]
+    linked_by = dict(store.sql("SELECT number, linked_by FROM campaign_numbers").fetchall())
+    assert "range+prompt" in linked_by[x]
+
+
+def test_one_recording_joins_numbers_of_two_ranges(store: Store) -> None:
+    build(store)
+    link_campaigns(store)
+    a = dict(store.sql("SELECT number, campaign_id FROM campaign_numbers").fetchall())
+    assert a[A_NUMBERS[0]] != a[B_NUMBERS[0]]
+    # the same recorded prompt heard from a number of each: one campaign after all
+    _hear(store, [(A_NUMBERS[0], "PR0007"), (B_NUMBERS[0], "PR0007")])
+    link_campaigns(store)
+    found = dict(store.sql("SELECT number, campaign_id FROM campaign_numbers").fetchall())
+    assert {found[n] for n in A_NUMBERS + B_NUMBERS} == {found[A_NUMBERS[0]]}
+    linked = dict(store.sql("SELECT number, linked_by FROM campaign_numbers").fetchall())
+    assert "prompt_id" in linked[B_NUMBERS[0]]
+
+
+def test_union_find_keeps_sets_heard_playing_different_prompts_apart() -> None:
+    from callradar.campaigns.unionfind import UnionFind
+
+    uf = UnionFind()
+    uf.hear("a", "PR1")
+    uf.hear("b", "PR2")
+    assert uf.join("a", "x")  # a number never heard joins either
+    assert not uf.join("x", "b")  # but then its set was heard playing PR1, b's PR2
+    uf.hear("c", "PR1")
+    uf.hear("c", "PR2")  # the analysis gave one prompt two ids: c bridges them
+    assert uf.join("a", "c") and uf.join("c", "b")
+    assert len(set(uf.groups("abcx"))) == 1
+    assert uf.prompts[uf.find("a")] == {"PR1", "PR2"}
+
+
+def _sim_farm(store: Store, called_back_by: int) -> str:
+    """Three SIM-farm mobiles re-dialling one client's citizens with one prompt, and a
+    fourth, quiet one (no answered call) dialling eight of the same citizens."""
+    farm = ["+8613912345678", "+8615823456789", "+8618734567890", "+8613698765432"]
+    citizens = [f"+86138600{i:05d}" for i in range(120)]
+    rows = []
+    for k, number in enumerate(farm[:3]):
+        for day in range(2):
+            for j in range(60):
+                callee = citizens[(k * 40 + day * 20 + j) % 120]
+                answered = j % 4 == 0
+                rows.append((number, callee, f"2024-07-0{day + 1} {9 + k}:{j:02d}:00+08",
+                             answered, 12.0 + (j % 3) * 0.05 if answered else 0.0))  # fmt: skip
+    for j in range(8):
+        rows.append((farm[3], citizens[j * 7], f"2024-07-02 15:{j:02d}:00+08", False, 0.0))
+    for j in range(called_back_by):
+        rows.append((citizens[j * 7], farm[3], f"2024-07-02 18:{j:02d}:00+08", True, 60.0))
+    store.con.executemany(
+        "INSERT INTO calls (call_id, start_time, end_time, caller, callee, trunk, ring_seconds,"
+        " answered, talk_seconds, end_reason) VALUES (?, ?::TIMESTAMPTZ, ?::TIMESTAMPTZ"
+        " + INTERVAL 40 SECOND, ?, ?, 'MOB', 8, ?, ?, 'caller_hangup')",
+        [(f"f{i}", r[2], r[2], r[0], r[1], r[3], r[4]) for i, r in enumerate(rows)],
+    )
+    store.con.executemany(
+        "INSERT INTO numbers (number, kind, carrier, area, block) VALUES (?, 'mobile', '', '', ?)",
+        [(num, num[:-4]) for num in farm],
+    )
+    store.con.executemany(
+        "INSERT INTO number_scores VALUES (?, DATE '2024-07-02', 0.95, 'burst', 'test', now())",
+        [(num,) for num in farm],
+    )
+    return farm[3]
+
+
+def test_a_quiet_farm_mobile_joins_by_callees_unless_people_call_it(store: Store) -> None:
+    quiet = _sim_farm(store, called_back_by=0)
+    link_campaigns(store)
+    found = dict(store.sql("SELECT number, campaign_id FROM campaign_numbers").fetchall())
+    linked = dict(store.sql("SELECT number, linked_by FROM campaign_numbers").fetchall())
+    assert linked[quiet] == "callees"
+    assert len({found[n] for n in found if n.startswith("+861") and len(n) == 14}) == 1
+
+
+def test_a_phone_its_contacts_call_joins_no_campaign_by_callees(store: Store) -> None:
+    quiet = _sim_farm(store, called_back_by=2)
+    link_campaigns(store)
+    found = dict(store.sql("SELECT number, campaign_id FROM campaign_numbers").fetchall())
+    farm = {found[n] for n in found if n.startswith("+861") and len(n) == 14 and n != quiet}
+    assert len(farm) == 1 and found.get(quiet) not in farm
+
+
+def _quiet(store: Store, number: str) -> None:
+    """``number`` placed only three unanswered calls, to citizens nobody else dialled."""
+    store.sql("DELETE FROM calls WHERE caller = ?", [number])
+    store.con.executemany(
+        "INSERT INTO calls (call_id, start_time, end_time, caller, callee, trunk, ring_seconds,"
+        " answered, talk_seconds, end_reason) VALUES (?, TIMESTAMPTZ '2024-07-01 12:00:00+08'"
+        " + INTERVAL (?) MINUTE, TIMESTAMPTZ '2024-07-01 12:00:30+08' + INTERVAL (?) MINUTE,"
+        " ?, ?, 'TA', 30, false, 0, 'no_answer')",
+        [(f"q{number}{i}", i, i, number, f"+86138900000{i:02d}") for i in range(3)],
+    )
+
+
+def test_a_quiet_number_inside_a_campaigns_run_of_lines_joins_it(store: Store) -> None:
+    build(store)
+    inside, edge = A_NUMBERS[2], A_NUMBERS[5]
+    _quiet(store, inside)
+    _quiet(store, edge)
+    link_campaigns(store)
+    found = dict(store.sql("SELECT number, campaign_id FROM campaign_numbers").fetchall())
+    linked = dict(store.sql("SELECT number, linked_by FROM campaign_numbers").fetchall())
+    assert linked[inside] == "run" and found[inside] == found[A_NUMBERS[0]]
+    # at the end of the run there is no number of the campaign above it: it stays alone
+    assert found[edge] != found[A_NUMBERS[0]]

@@ -140,7 +140,7 @@ class _FixedScorer:
         return self.score
 
 
-def _vendor_world(score: float) -> Engine:
+def _vendor_world(score: float, config: Config | None = None) -> Engine:
     from callradar.protect.engine import Knowledge
     from callradar.protect.state import vendor_groups
 
@@ -154,7 +154,7 @@ def _vendor_world(score: float) -> Engine:
     for num in members:
         k.kind_of[num], k.block_of[num] = "fixed_line", num[:-2]
     k.vendor_of = vendor_groups([("C1", "+862160001"), ("C2", "+862160001"), ("C3", "+862170002")])
-    engine = Engine(k, config=Config(environ={}), fast_path=False)
+    engine = Engine(k, config=config or Config(environ={}), fast_path=False)
     engine.scorer = _FixedScorer(score)  # type: ignore[assignment]
     return engine
 
@@ -201,14 +201,17 @@ def test_a_fresh_suspect_number_is_blocked_at_a_citizen_who_refused_a_campaign()
 
 
 def test_the_call_setup_score_has_its_own_block_threshold() -> None:
-    p = Policy.from_config(Config(environ={}))
-    assert p.online_block_threshold == 0.7 and p.block_threshold == 0.9
+    default = Policy.from_config(Config(environ={}))
+    assert default.online_block_threshold == 0.9 and default.block_threshold == 0.9
+    assert default.decide(0.85, online=True) == "label"
+    cfg = Config({"protect.online_block_threshold": 0.7}, environ={})
+    p = Policy.from_config(cfg)
     assert p.decide(0.75, online=True) == "block" and p.decide(0.75) == "label"
     assert p.decide(0.65, online=True) == "label"
     assert p.decide(0.95, online=True, in_registry=True) == "label"
     with pytest.raises(ConfigError):
         Policy.from_config(Config({"protect.online_block_threshold": 0.4}, environ={}))
-    engine = _vendor_world(0.75)
+    engine = _vendor_world(0.75, cfg)
     fresh = "+8616500001234"
     engine.classify([fresh])
     assert engine.decide(CallSetup("o1", fresh, "+8613800000003", "T", T)).decision == "block"
@@ -334,3 +337,19 @@ def test_a_sweep_moving_into_a_refused_campaigns_part_of_the_list_is_held_to_it(
     # 5 of the last 10: its sweep is in C1's part of the list now
     v = engine.decide(CallSetup("w-late", caller, refuser, "T", T + 32))
     assert v.decision == "block" and "C1 (its slice)" in v.reason, v
+
+
+def test_a_new_number_between_two_of_todays_campaign_numbers_is_that_campaign() -> None:
+    """A dialer takes a client's lines from its range in a run: a new number whose
+    neighbours just below and above were decided as one campaign's today is that one."""
+    engine = _vendor_world(0.95)
+    first, third, inside, far = (f"+8621600010{i:02d}" for i in (10, 12, 11, 30))
+    engine.classify([first, third, inside, far])
+    for i, num in enumerate((first, third)):
+        engine._learn_member(CallSetup(f"r{i}", num, "+8613800000003", "T", T), "C2")
+    act = engine._observe(CallSetup("r2", inside, "+8613800000004", "T", T + 5))
+    campaign, confident, why = engine.assign(CallSetup("r2", inside, "+8613800000004", "T", T), act)
+    assert (campaign, confident) == ("C2", True) and "next to it" in why[-1]
+    act = engine._observe(CallSetup("r3", far, "+8613800000005", "T", T + 6))
+    campaign, confident, why = engine.assign(CallSetup("r3", far, "+8613800000005", "T", T), act)
+    assert not any("next to it" in w for w in why)

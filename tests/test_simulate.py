@@ -442,7 +442,9 @@ def test_rerun_replaces_the_previous_run_and_keeps_other_files(tmp_path: Path) -
     (tmp_path / "notes.txt").write_text("mine", encoding="utf-8")
     simulate("demo", tmp_path, days=1, seed=1, subscribers=300)
     assert not (tmp_path / "cdr-2024-07-02.parquet").exists()
+    assert not (tmp_path / "honeypot-2024-07-02").exists()
     assert (tmp_path / "cdr-2024-07-01.parquet").exists()
+    assert (tmp_path / "honeypot-2024-07-01" / "meta.csv").exists()
     assert (tmp_path / "notes.txt").read_text(encoding="utf-8") == "mine"
 
 

@@ -223,6 +223,20 @@ SETTINGS: tuple[Setting, ...] = (
         "least twice as many as with any other group.",
     ),
     Setting(
+        "campaigns.run_max_gap",
+        3,
+        "A suspect still on its own joins the group of its nearest linked numbers below "
+        "and above it in its range when both are of that group and each at most this far "
+        "away in number order (a dialer takes a client's lines from a range in a run).",
+    ),
+    Setting(
+        "campaigns.attach_mobile_max_called_by",
+        1,
+        "A mobile with no prompt and no range joins a group by shared callees alone only "
+        "if at most this many distinct numbers ever called it: a person's phone is called "
+        "by the contacts it calls, and campaigns dial those contacts too.",
+    ),
+    Setting(
         "campaigns.sweep_min_ascending",
         0.8,
         "Share of a number's consecutive calls of a day that must go to a higher number for "
@@ -238,7 +252,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("protect.block_threshold", 0.9, "Score at or above which a call is blocked."),
     Setting(
         "protect.online_block_threshold",
-        0.7,
+        0.9,
         "Score of the call-setup scorer (numbers no campaign holds yet) at or above which a "
         "call is blocked; it is a different model from the day-level detector, calibrated "
         "on its own (see docs/quality.md).",

@@ -2,7 +2,8 @@
 
 ``callradar demo --out DIR`` is what a newcomer runs first. It uses only the
 public entry points of each stage, in the order a carrier would: the simulator
-writes files, ingest reads them, the pipeline learns from history, replay
+writes files, ingest reads them, the audio stage analyses the history's
+honeypot recordings (prompt fingerprints), the pipeline learns from history, replay
 decides the held-out last day call by call under the replay protocol, and the
 evaluation compares the decisions with the simulator's ground truth (read by
 the evaluation only).
@@ -40,6 +41,19 @@ def _day_files(sim: Path, kind: str) -> dict[str, Path]:
     return out
 
 
+def _analyse_honeypots(store: Any, folders: list[Path]) -> int:
+    """The audio stage over the honeypot folders (recordings plus ``meta.csv``), in order."""
+    from callradar.audio import analyse_files, read_meta
+
+    n = 0
+    for folder in folders:
+        paths = sorted(p for p in folder.iterdir() if p.suffix in (".wav", ".flac"))
+        if paths:
+            analyse_files(paths, store=store, meta=read_meta(folder / "meta.csv"))
+            n += len(paths)
+    return n
+
+
 def run_demo(
     out: Path,
     scenario: str = "demo",
@@ -58,6 +72,7 @@ def run_demo(
     from callradar.protect import Engine
     from callradar.protect.replay import replay
     from callradar.simulate import simulate
+    from callradar.simulate.honeypot import honeypot_dirs
     from callradar.store import Store
 
     cfg = config or Config()
@@ -93,6 +108,14 @@ def run_demo(
         log(f"ingesting {len(files)} files of history ({history[0]} .. {history[-1]})")
         ingest_files(store, files)
         timings["ingest"] = time.perf_counter() - t
+
+        honeypots = honeypot_dirs(sim)
+        recorded = [honeypots[d] for d in history if d in honeypots]
+        if recorded:
+            t = time.perf_counter()
+            n = _analyse_honeypots(store, recorded)
+            log(f"analysed {n} honeypot recordings of history (prompt fingerprints)")
+            timings["audio"] = time.perf_counter() - t
 
         t = time.perf_counter()
         for run in pipeline.run(store, pipeline.LEARN, cfg, on_stage=lambda s: log(f"learn: {s}")):

@@ -33,11 +33,18 @@ them):
   the group whose citizens it re-dialled when it plays that group's prompt, or
   (``range+callees``) when it has no prompt yet but the group holds a number of
   its range (``campaigns.attach_min_shared``);
+* ``run``: a number still on its own whose nearest linked numbers below and above
+  it in its range (at most ``campaigns.run_max_gap`` away) are of one group joins
+  it: a dialer takes a client's lines from its range in a run;
 * ``handover``: one number starts dialling within ``campaigns.handover_seconds``
   of another's last call, with the same prompt, from the same range or main
   trunk;
 * ``prompt_id``: honeypot recordings heard the same recorded prompt (acoustic
-  fingerprint, :mod:`callradar.audio`) from both.
+  fingerprint, :mod:`callradar.audio`) from both. Applied first, and it also keeps
+  apart: no later signal joins numbers heard playing different recordings, and a
+  ``range+prompt`` group whose numbers were heard playing two recordings (two
+  clients' prompts of about one length) is split between them, each number not
+  heard going to the recording whose prompt length is nearest its own.
 
 A shared trunk is not an edge: a reseller's trunk carries several vendors and
 honest businesses, and prompt lengths collide across vendors. The online
@@ -57,7 +64,6 @@ from __future__ import annotations
 
 import bisect
 from collections import Counter, defaultdict
-from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any, NamedTuple
@@ -65,6 +71,8 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from callradar.campaigns import prompts
+from callradar.campaigns.slices import GROUP_CALLEES, Slices, query_groups
+from callradar.campaigns.unionfind import UnionFind
 from callradar.config import Config
 
 
@@ -74,51 +82,6 @@ class LinkResult:
     numbers: int
     new_campaigns: int
     kept_ids: int
-
-
-class UnionFind:
-    """Disjoint sets of strings; a set is named by its smallest member."""
-
-    def __init__(self) -> None:
-        self.parent: dict[str, str] = {}
-        self.tags: dict[str, set[int]] = {}
-
-    def find(self, x: str) -> str:
-        parent = self.parent
-        parent.setdefault(x, x)
-        root = x
-        while parent[root] != root:
-            root = parent[root]
-        while parent[x] != root:
-            parent[x], x = root, parent[x]
-        return root
-
-    def union(self, a: str, b: str) -> None:
-        ra, rb = self.find(a), self.find(b)
-        if ra != rb:
-            self.parent[max(ra, rb)] = min(ra, rb)
-            merged = self.tags.pop(ra, set()) | self.tags.pop(rb, set())
-            if merged:
-                self.tags[min(ra, rb)] = merged
-
-    def groups(self, items: Iterable[str]) -> dict[str, list[str]]:
-        """The items by set: root -> members, in the items' order."""
-        out: dict[str, list[str]] = defaultdict(list)
-        for x in items:
-            out[self.find(x)].append(x)
-        return out
-
-    def tag(self, x: str, label: int) -> None:
-        """Mark ``x`` as one of a vendor's clients' slices (see :class:`_Slices`)."""
-        self.tags.setdefault(self.find(x), set()).add(label)
-
-    def join(self, a: str, b: str) -> bool:
-        """Union unless it would join two slices told apart; returns whether it did."""
-        ta, tb = self.tags.get(self.find(a)), self.tags.get(self.find(b))
-        if ta and tb and ta != tb:
-            return False
-        self.union(a, b)
-        return True
 
 
 def _table_exists(store: Any, name: str) -> bool:
@@ -144,44 +107,6 @@ _PROMPT_SQL = """
         WHERE s.answered AND abs(s.talk_seconds - t.mode_bin) <= 0.3
         GROUP BY s.{key}
     )"""
-
-
-# callees of each group of numbers registered as ``_link_groups`` (see _query_groups)
-_GROUP_CALLEES = """gc AS (
-                SELECT DISTINCT k.grp, c.callee
-                FROM _link_calls c JOIN _link_groups k ON k.number = c.caller
-            )"""
-
-
-def _query_groups(
-    store: Any,
-    sql: str,
-    groups: dict[Any, list[str]],
-    params: list[Any] | None = None,
-    loose: list[str] | None = None,
-) -> list[tuple[Any, ...]]:
-    """Run ``sql`` with the table ``_link_groups(number, grp)`` registered (and, given
-    ``loose``, ``_link_loose(number)``)."""
-    import pyarrow as pa
-
-    names = ["_link_groups"]
-    store.con.register(
-        "_link_groups",
-        pa.table(
-            {
-                "number": [m for ms in groups.values() for m in ms],
-                "grp": [g for g, ms in groups.items() for _ in ms],
-            }
-        ),
-    )
-    if loose is not None:
-        store.con.register("_link_loose", pa.table({"number": loose}))
-        names.append("_link_loose")
-    try:
-        return list(store.sql(sql, params or []).fetchall())
-    finally:
-        for name in names:
-            store.con.unregister(name)
 
 
 class Suspect(NamedTuple):
@@ -266,7 +191,7 @@ def _range_prompts(
     cfg: Config,
     uf: UnionFind,
     linked_by: dict[str, set[str]],
-    slices: _Slices,
+    slices: Slices,
 ) -> dict[str, float]:
     """Per range, the recorded prompts its suspects play (peaks of their pooled talk
     times) and the numbers playing each: those numbers are one campaign
@@ -313,101 +238,50 @@ def _range_prompts(
                     groups[part].append((number, estimate))
             for whole in groups.values():
                 estimates = dict(whole)
-                for group in slices.split([n for n, _ in whole]):
-                    prompt = float(np.mean([estimates[n] for n in group]))
-                    for number in group:
-                        prompt_of[number] = prompt
-                        uf.union(group[0], number)
-                        if number in slices.label:
-                            uf.tag(number, slices.label[number])
-                    if len(group) > 1:
+                for sliced in slices.split([n for n, _ in whole]):
+                    for group in _by_recording(sliced, estimates, uf):
+                        prompt = float(np.mean([estimates[n] for n in group]))
                         for number in group:
-                            linked_by[number].add("range+prompt")
+                            prompt_of[number] = prompt
+                            uf.union(group[0], number)
+                            if number in slices.label:
+                                uf.tag(number, slices.label[number])
+                        if len(group) > 1:
+                            for number in group:
+                                linked_by[number].add("range+prompt")
     return prompt_of
 
 
-MIN_SLICE_NUMBERS = 3  # numbers each client's part must hold before a group is split
-MAX_SLICE_OVERLAP = 0.01  # share of the smaller part's callees the parts may share
-
-
-class _Slices:
-    """Which numbers re-dialled the same citizens (one client's slice of a vendor's list),
-    to tell apart the clients of one vendor whose prompts are too close to separate.
-
-    Within one prompt group, the callee edges (``campaigns.callee_*``) form components;
-    components active on disjoint days are one client not yet joined by re-dials; two
-    or more parts left with at least ``MIN_SLICE_NUMBERS`` numbers each, which between
-    them dialled (next to) no common citizen, are two clients (a client's numbers
-    re-dial its own slice, never another's). The remaining numbers join the largest
-    part. Groups split this way are kept apart
-    by the later, weaker signals (sweeps, hand-overs, cross-range joins)."""
-
-    def __init__(self, store: Any, pairs: list[tuple[str, str]], days: dict[str, set[Any]]) -> None:
-        self.store = store
-        self.adj: dict[str, set[str]] = defaultdict(set)
-        for x, y in pairs:
-            self.adj[x].add(y)
-            self.adj[y].add(x)
-        self.days = days
-        self.label: dict[str, int] = {}
-        self._next = 0
-
-    def split(self, group: list[str]) -> list[list[str]]:
-        members = set(group)
-        seen: set[str] = set()
-        comps: list[list[str]] = []
-        for start in group:
-            if start in seen:
-                continue
-            comp, todo = [], [start]
-            seen.add(start)
-            while todo:
-                n = todo.pop()
-                comp.append(n)
-                for m in self.adj.get(n, ()):
-                    if m in members and m not in seen:
-                        seen.add(m)
-                        todo.append(m)
-            comps.append(comp)
-        big = sorted((c for c in comps if len(c) > 1), key=len, reverse=True)
-        # components active on disjoint days are one client not yet joined by re-dials
-        parts: list[tuple[list[str], set[Any]]] = []
-        for comp in big:
-            active = set().union(*(self.days.get(n, set()) for n in comp))
-            for part, part_days in parts:
-                if not active & part_days:
-                    part.extend(comp)
-                    part_days |= active
-                    break
-            else:
-                parts.append((list(comp), active))
-        parts = [(p, d) for p, d in parts if len(p) >= MIN_SLICE_NUMBERS]
-        if len(parts) < 2 or not self._disjoint([p for p, _ in parts]):
-            return [group]
-        kept = {n for p, _ in parts for n in p}
-        rest = [n for n in group if n not in kept]
-        parts[0][0].extend(rest)
-        out = [part for part, _ in parts]
-        for part in out:
-            for n in part:
-                self.label[n] = self._next
-            self._next += 1
-        return out
-
-    def _disjoint(self, parts: list[list[str]]) -> bool:
-        """Whether the parts dialled (next to) no common citizen: two clients' slices
-        are disjoint, while one client's numbers not yet joined by re-dials still meet
-        a few of the same citizens."""
-        shared, smallest = _query_groups(
-            self.store,
-            f"""
-            WITH {_GROUP_CALLEES}
-            SELECT (SELECT count(*) FROM gc a JOIN gc b ON a.callee = b.callee AND a.grp < b.grp),
-                   (SELECT min(n) FROM (SELECT count(*) AS n FROM gc GROUP BY grp))
-            """,
-            dict(enumerate(parts)),
-        )[0]
-        return int(shared) <= MAX_SLICE_OVERLAP * int(smallest or 0)
+def _by_recording(group: list[str], estimates: dict[str, float], uf: UnionFind) -> list[list[str]]:
+    """Split a group of one range and one prompt length that honeypots heard playing two
+    or more different recordings (two clients whose prompts last about as long): each
+    set of numbers heard playing one recording is a part. A number not heard joins the
+    part holding the heard number next to it in the range (a dialer takes a client's
+    lines from the range in a run), and on a tie the part whose prompt length is
+    nearest its own estimate."""
+    heard: dict[str, list[str]] = defaultdict(list)
+    for number in group:
+        if uf.prompts.get(uf.find(number)):
+            heard[uf.find(number)].append(number)
+    if len(heard) < 2:
+        return [group]
+    centre = {root: float(np.mean([estimates[n] for n in ms])) for root, ms in heard.items()}
+    digits = {root: [int(n[1:]) for n in ms] for root, ms in heard.items()}
+    parts: dict[str, list[str]] = defaultdict(list)
+    for number in group:
+        root = uf.find(number)
+        if root not in heard:
+            me = int(number[1:])
+            root = min(
+                heard,
+                key=lambda r: (
+                    min(abs(me - d) for d in digits[r]),
+                    abs(centre[r] - estimates[number]),
+                    r,
+                ),
+            )
+        parts[root].append(number)
+    return list(parts.values())
 
 
 def _sweep_pairs(store: Any, min_ascending: float, max_gap: float) -> list[tuple[str, str]]:
@@ -485,10 +359,10 @@ def _cross_range(
     if len(members) < 2:
         return
     comp_ranges, comp_prompt = _group_ranges_and_prompts(members, info, prompt_of)
-    pairs = _query_groups(
+    pairs = query_groups(
         store,
         f"""
-        WITH {_GROUP_CALLEES}, size AS (
+        WITH {GROUP_CALLEES}, size AS (
             SELECT grp, count(*) AS n FROM gc GROUP BY grp
         ), shared AS (
             SELECT a.grp AS x, b.grp AS y, count(*) AS shared
@@ -525,9 +399,12 @@ def _attach_by_callees(
     joins a group playing that prompt, from any range (``callees+prompt``); a number
     that never played its prompt to a listener (a handful of calls) joins a group
     holding a number of its own range, i.e. its vendor (``range+callees``; mobiles,
-    which have no ranges, need one more shared citizen)."""
+    which have no ranges, need one more shared citizen, and must not be called by more
+    than ``campaigns.attach_mobile_max_called_by`` numbers: a person's phone is called
+    back by their contacts, who are also some campaign's callees)."""
 
     min_shared = int(cfg.get("campaigns.attach_min_shared"))
+    max_called_by = int(cfg.get("campaigns.attach_mobile_max_called_by"))
     tol = float(cfg.get("campaigns.cross_range_prompt_tolerance_s"))
     members = uf.groups(info)
     groups = {c: ms for c, ms in members.items() if len(ms) > 1}
@@ -535,14 +412,15 @@ def _attach_by_callees(
     if not groups or not loose:
         return
     group_ranges, group_prompt = _group_ranges_and_prompts(groups, info, prompt_of)
-    hits = _query_groups(
+    hits = query_groups(
         store,
         f"""
-        WITH {_GROUP_CALLEES}, lc AS (
+        WITH {GROUP_CALLEES}, lc AS (
             SELECT DISTINCT c.caller AS number, c.callee
             FROM _link_calls c JOIN _link_loose l ON l.number = c.caller
         )
-        SELECT number, list(grp ORDER BY shared DESC, grp), list(shared ORDER BY shared DESC)
+        SELECT number, list(grp ORDER BY shared DESC, grp), list(shared ORDER BY shared DESC),
+               (SELECT count(DISTINCT b.caller) FROM calls b WHERE b.callee = number)
         FROM (SELECT lc.number, gc.grp, count(*) AS shared FROM lc JOIN gc USING (callee)
               GROUP BY ALL)
         GROUP BY number ORDER BY number
@@ -550,7 +428,7 @@ def _attach_by_callees(
         groups,
         loose=loose,
     )
-    for number, comps, shared in hits:
+    for number, comps, shared, called_by in hits:
         rng = info[number].range
         mobile = info[number].kind == "mobile"
         best, n = comps[0], shared[0]
@@ -563,13 +441,82 @@ def _attach_by_callees(
             signal = "callees+prompt"
         elif rng in group_ranges[best] and not mobile:
             signal = "range+callees"
-        elif mobile:
+        elif mobile and called_by <= max_called_by:
             signal, n = "callees", n - 1
         else:
             continue
         if n < min_shared or n < 2 * second or not uf.join(best, number):
             continue
         linked_by[number].add(signal)
+
+
+def _attach_by_run(
+    info: dict[str, Suspect],
+    prompt_of: dict[str, float],
+    cfg: Config,
+    uf: UnionFind,
+    linked_by: dict[str, set[str]],
+) -> None:
+    """A number still on its own between two numbers of one group in its range (the
+    nearest linked number below it and the nearest above it, each at most
+    ``campaigns.run_max_gap`` away) joins that group (``run``): a dialer takes a
+    client's lines from the range it bought in a run. A group of at least three numbers
+    only, and a number playing a prompt of its own must play the group's."""
+    gap = int(cfg.get("campaigns.run_max_gap"))
+    tol = float(cfg.get("campaigns.range_prompt_tolerance_s"))
+    members = uf.groups(info)
+    size = {root: len(ms) for root, ms in members.items()}
+    by_range: dict[str, list[tuple[int, str]]] = defaultdict(list)
+    for number, r in info.items():
+        if r.range and r.kind != "mobile":
+            by_range[r.range].append((int(number[1:]), number))
+    joins: list[tuple[str, str]] = []
+    for numbers in by_range.values():
+        numbers.sort()
+        linked = [(v, n) for v, n in numbers if size[uf.find(n)] >= 3]
+        values = [v for v, _ in linked]
+        for v, number in numbers:
+            if size[uf.find(number)] != 1:
+                continue
+            i = bisect.bisect_left(values, v)
+            if i == 0 or i == len(values):
+                continue
+            (lo, below), (hi, above) = linked[i - 1], linked[i]
+            group = uf.find(below)
+            if v - lo > gap or hi - v > gap or uf.find(above) != group:
+                continue
+            mine, theirs = prompt_of.get(number), prompt_of.get(below)
+            if mine is not None and (theirs is None or abs(mine - theirs) > tol):
+                continue
+            joins.append((below, number))
+    for below, number in joins:
+        if uf.join(below, number):
+            linked_by[number].add("run")
+
+
+def _heard_prompts(
+    store: Any, info: dict[str, Suspect], uf: UnionFind, linked_by: dict[str, set[str]]
+) -> None:
+    """Numbers heard playing the same recorded prompt (honeypot audio, the audio stage's
+    acoustic fingerprints) are one campaign (``prompt_id``), first of all; and every
+    later signal keeps numbers heard playing different prompts apart."""
+    if not _table_exists(store, "recordings"):
+        return
+    heard: dict[str, list[str]] = defaultdict(list)
+    for number, prompt_id in store.sql(
+        "SELECT DISTINCT caller, prompt_id FROM recordings "
+        "WHERE prompt_id IS NOT NULL AND prompt_id <> '' AND caller IS NOT NULL "
+        "ORDER BY prompt_id, caller"
+    ).fetchall():
+        if number in info:
+            heard[prompt_id].append(number)
+            uf.hear(number, prompt_id)
+    for members in heard.values():
+        for other in members[1:]:
+            uf.union(members[0], other)
+        if len(members) > 1:
+            for m in members:
+                linked_by[m].add("prompt_id")
 
 
 def link_campaigns(store: Any, config: Config | None = None) -> LinkResult:
@@ -601,6 +548,7 @@ def _link(store: Any, cfg: Config) -> LinkResult:
     linked_by: dict[str, set[str]] = defaultdict(set)
     for r in rows:
         uf.find(r.number)
+    _heard_prompts(store, info, uf, linked_by)
     # pairs of numbers that re-dialled the same citizens, and the days each was active:
     # what tells one vendor's clients apart when their prompts collide
     callee_pairs = _callee_pairs(
@@ -616,7 +564,7 @@ def _link(store: Any, cfg: Config) -> LinkResult:
         for r in rows
         if r.first_seen is not None and r.last_seen is not None
     }
-    slices = _Slices(store, [(x, y) for x, y, _, _ in callee_pairs], days)
+    slices = Slices(store, [(x, y) for x, y, _, _ in callee_pairs], days)
     # the prompt each number plays: the peak of its range's pooled talk times that its
     # own answered calls land on (one vendor runs its clients' campaigns from one range)
     prompt_of = _range_prompts(store, rows, cfg, uf, linked_by, slices)
@@ -688,24 +636,9 @@ def _link(store: Any, cfg: Config) -> LinkResult:
                     continue
                 linked_by[number].add("handover")
                 linked_by[other].add("handover")
-    # numbers heard playing the same recorded prompt (honeypot audio)
-    groups: dict[tuple[str, Any], list[str]] = defaultdict(list)
-    if _table_exists(store, "recordings"):
-        for number, prompt_id in store.sql(
-            "SELECT DISTINCT caller, prompt_id FROM recordings "
-            "WHERE prompt_id IS NOT NULL AND prompt_id <> '' AND caller IS NOT NULL"
-        ).fetchall():
-            if number in info:
-                groups[("prompt_id", prompt_id)].append(number)
     _cross_range(store, info, prompt_of, cfg, uf, linked_by)
     _attach_by_callees(store, info, prompt_of, cfg, uf, linked_by)
-    for (signal, _key), members in groups.items():
-        for other in members[1:]:
-            uf.union(members[0], other)
-        if len(members) > 1:
-            for m in members:
-                linked_by[m].add(signal)
-
+    _attach_by_run(info, prompt_of, cfg, uf, linked_by)
     components = uf.groups(info)
 
     previous = dict(store.sql("SELECT number, campaign_id FROM campaign_numbers").fetchall())

@@ -174,6 +174,9 @@ class Engine:
         self.recent_slice_callees = int(self.config.get("protect.recent_slice_callees"))
         self.recent_slice_min = int(self.config.get("protect.recent_slice_min"))
         self._prompts = sorted(set(self.k.campaign_prompt.values()))
+        # per range, the numbers decided as one campaign's today, in number order
+        self._runs: dict[str, list[tuple[int, str]]] = {}
+        self.run_gap = int(self.config.get("campaigns.run_max_gap"))
 
     # -- construction -----------------------------------------------------
     @classmethod
@@ -521,6 +524,12 @@ class Engine:
         prompt = act.prompt
         tol = self.prompt_tolerance
         prompts = k.campaign_prompt
+        run = self._run_of(call.caller, rng)
+        if run and (prompt is None or abs(prompts.get(run, prompt) - prompt) <= tol):
+            # between two numbers decided as one campaign's today: a client's run of lines
+            why.append(f"the numbers next to it in range {rng} are {run}'s today")
+            act.candidates = (run,)
+            return run, True, why
         if prompt is not None:
             matching = {c: v for c, v in votes.items() if abs(prompts.get(c, -99) - prompt) <= tol}
             if not matching and not by_callees:
@@ -594,13 +603,32 @@ class Engine:
         )
         return score, campaign if confident else "", reason
 
+    def _run_of(self, caller: str, rng: str) -> str:
+        """The campaign of the numbers decided today just below and just above ``caller``
+        in its range (each at most ``campaigns.run_max_gap`` away), when they agree."""
+        run = self._runs.get(rng)
+        if not run or self.k.kind_of.get(caller, "") == "mobile":
+            return ""
+        v = int(caller[1:]) if caller[1:].isdigit() else -1
+        i = bisect.bisect_left(run, (v, ""))
+        j = i + 1 if i < len(run) and run[i][0] == v else i  # itself, once decided
+        if i == 0 or j >= len(run):
+            return ""
+        (lo, below), (hi, above) = run[i - 1], run[j]
+        if below != above or v - lo > self.run_gap or hi - v > self.run_gap:
+            return ""
+        return below
+
     def _learn_member(self, call: CallSetup, campaign: str) -> None:
-        """A number decided as campaign traffic strengthens its block and range evidence."""
+        """A number decided as campaign traffic strengthens its block and range evidence
+        (and, in its range, marks its place in today's run of that campaign's lines)."""
         k = self.k
         if call.caller not in self._live_campaign:
             self._live_campaign.add(call.caller)
             block = k.block_of.get(call.caller, "")
             rng = range_key(call.caller, k.kind_of.get(call.caller, ""), block)
+            if rng and call.caller[1:].isdigit() and k.kind_of.get(call.caller) != "mobile":
+                bisect.insort(self._runs.setdefault(rng, []), (int(call.caller[1:]), campaign))
             for table, key in ((k.block_campaigns, block), (k.range_campaigns, rng)):
                 if key:
                     dist = table.setdefault(key, {})

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from callradar.campaigns.link import UnionFind
+from callradar.campaigns.unionfind import UnionFind
 from callradar.config import Config
 from callradar.protect.engine import Knowledge
 from callradar.protect.online import OnlineScorer

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import re
+import shutil
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -21,6 +22,7 @@ from callradar.simulate.complaints_text import (
     complaint_text,
     reported_form,
 )
+from callradar.simulate.honeypot import Honeypots
 from callradar.simulate.legit import Legit
 from callradar.simulate.scenario import Scenario, load_scenario
 from callradar.simulate.vendors import REFUSAL_SOURCES, DayEvents, make_vendors
@@ -67,6 +69,9 @@ _OUTPUT_NAME = re.compile(
 )
 
 
+_HONEYPOT_DIR = re.compile(r"^honeypot-\d{4}-\d\d-\d\d$")
+
+
 def _clear_previous_run(out: Path) -> None:
     """Remove the files of an earlier simulate run in ``out`` (only if it left a manifest)."""
     manifest = out / "manifest.json"
@@ -75,6 +80,8 @@ def _clear_previous_run(out: Path) -> None:
     for p in out.iterdir():
         if p.is_file() and _OUTPUT_NAME.match(p.name):
             p.unlink()
+        elif p.is_dir() and _HONEYPOT_DIR.match(p.name):
+            shutil.rmtree(p)
     manifest.unlink()
 
 
@@ -194,6 +201,7 @@ def simulate(
     ]
     vendors = make_vendors(sc, seed, city, catalog, allocators, reseller_trunks)
     legit = Legit(sc, seed, city, catalog, allocators, reseller_trunks)
+    honeypots = Honeypots(sc, seed, city, catalog, out)
     refused_any = np.zeros(city.n, dtype=bool)
     writer = Output(out, fmt, str(sc["output.compression"]), seed, catalog)
     writer.write_registry(_registry_table(legit))
@@ -212,6 +220,7 @@ def simulate(
             for v in vendors:
                 chunk, ev = v.day(d, day_ms, rng, city, refused_any)
                 writer.write_calls(chunk)
+                honeypots.take(chunk)
                 events.append(ev)
                 bar.advance(task, len(chunk))
             for chunk in legit.day(day_ms, rng, chunk_rows):
@@ -221,6 +230,9 @@ def simulate(
                 events, city, catalog, sc, rng, f"S{seed}-C{d + 1:03d}-"
             )
             writer.close_day(refusals, complaints)
+            if honeypots.enabled:
+                recorded = honeypots.write_day(date, f"S{seed}-D{d + 1:03d}-")
+                writer.rows[f"honeypot-{date.isoformat()}"] = recorded
             bar.done(task)
     finally:
         writer.close()

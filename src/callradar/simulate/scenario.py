@@ -169,6 +169,7 @@ def _validate(sc: Scenario, origin: str) -> None:
     need(0 <= sc["vendors.hour_start"] < sc["vendors.hour_end"] <= 24, "bad vendors hours")
     need(sc["vendors.target_share_max"] <= 1.0, "vendors.target_share_max must be <= 1")
     need(sc["resellers.count"] >= 1 and sc["resellers.trunks"] >= 1, "resellers must be >= 1")
+    need(0.0 <= sc["honeypots.share"] <= 0.1, "honeypots.share must be between 0 and 0.1")
     need(sc["output.chunk_rows"] >= 1000, "output.chunk_rows must be at least 1000")
     need(
         sc["output.compression"] in {"snappy", "zstd", "lz4", "gzip", "none"},

@@ -221,13 +221,14 @@ class Vendor:
             p = np.full(m, float(sc["vendors.answer_mobile"]))
         else:
             p = np.where(caller < 10**12, sc["vendors.answer_local"], sc["vendors.answer_other"])
-        answered = rng.random(m) < p * hour_factor(hour)
+        honeypot = city.honeypot[callee_idx]  # answers every call, says nothing
+        answered = (rng.random(m) < p * hour_factor(hour)) | honeypot
         ring, reason = unanswered(rng, m)
         ring = np.where(answered, rng.uniform(3.0, 15.0, m), ring)
         u = rng.random(m)
-        in_prompt = answered & (u < sc["vendors.hangup_in_prompt"])
+        in_prompt = answered & (u < sc["vendors.hangup_in_prompt"]) & ~honeypot
         rest = answered & ~in_prompt
-        speak = rest & (rng.random(m) < sc["vendors.speak"])
+        speak = rest & (rng.random(m) < sc["vendors.speak"]) & ~honeypot
         silent = rest & ~speak
         ivr = in_prompt & (rng.random(m) < sc["vendors.ivr_share"])
         agent_refuse = speak & (rng.random(m) < sc["vendors.refuse"])

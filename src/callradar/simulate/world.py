@@ -83,6 +83,9 @@ class City:
         mob = nb.mobile_numbers(np.arange(n - n_land, dtype=np.int64), self.mobile_perm)
         land = nb.landline(lo + nb.Permutation(hi - lo, seed, 2)(np.arange(n_land)))
         self.numbers = np.sort(np.concatenate([land, mob]))
+        # carrier honeypot lines (set by simulate.honeypot.Honeypots): they answer every
+        # campaign call and stay silent, so the robot plays its prompt and hangs up
+        self.honeypot = np.zeros(n, dtype=bool)
         # Activity tiers: sample callers proportionally to a gamma-distributed activity.
         shape = float(sc["city.activity_shape"])
         activity = rng.gamma(shape, 1.0 / shape, n).astype(np.float32)
