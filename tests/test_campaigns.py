@@ -210,12 +210,16 @@ def _two_clients_one_list(store: Store) -> list[tuple[str, str]]:
     return numbers
 
 
-def _hear(store: Store, heard: list[tuple[str, str]]) -> None:
-    """Honeypot recordings of ``(number, prompt_id)``, as the audio stage stores them."""
+def _hear(store: Store, heard: list[tuple[str, str]], score: int | None = None) -> None:
+    """Honeypot recordings of ``(number, prompt_id)``, as the audio stage stores them
+    (``score``: aligned landmark hits of the match; None for the recording that
+    founded the prompt)."""
+    first = store.sql("SELECT count(*) FROM recordings").fetchall()[0][0]
     store.con.executemany(
         "INSERT INTO recordings (file, caller, duration, pattern, prompt_id, speech_seconds,"
-        " channels, sample_rate) VALUES (?, ?, 14.0, 'prompt_hangup', ?, 12.0, 1, 8000)",
-        [(f"r{i}.wav", number, pid) for i, (number, pid) in enumerate(heard)],
+        " channels, sample_rate, match_score)"
+        " VALUES (?, ?, 14.0, 'prompt_hangup', ?, 12.0, 1, 8000, ?)",
+        [(f"r{first + i}.wav", num, pid, score) for i, (num, pid) in enumerate(heard)],
     )
 
 
@@ -245,13 +249,19 @@ def test_one_recording_joins_numbers_of_two_ranges(store: Store) -> None:
     link_campaigns(store)
     a = dict(store.sql("SELECT number, campaign_id FROM campaign_numbers").fetchall())
     assert a[A_NUMBERS[0]] != a[B_NUMBERS[0]]
-    # the same recorded prompt heard from a number of each: one campaign after all
-    _hear(store, [(A_NUMBERS[0], "PR0007"), (B_NUMBERS[0], "PR0007")])
+    # a weak match (a shared greeting, say) is not enough to join two campaigns
+    _hear(store, [(A_NUMBERS[0], "PR0007")])
+    _hear(store, [(B_NUMBERS[0], "PR0007")], score=50)
+    link_campaigns(store)
+    found = dict(store.sql("SELECT number, campaign_id FROM campaign_numbers").fetchall())
+    assert found[A_NUMBERS[0]] != found[B_NUMBERS[0]]
+    # the same recorded prompt clearly heard from a number of each: one campaign after all
+    _hear(store, [(B_NUMBERS[1], "PR0007")], score=400)
     link_campaigns(store)
     found = dict(store.sql("SELECT number, campaign_id FROM campaign_numbers").fetchall())
     assert {found[n] for n in A_NUMBERS + B_NUMBERS} == {found[A_NUMBERS[0]]}
     linked = dict(store.sql("SELECT number, linked_by FROM campaign_numbers").fetchall())
-    assert "prompt_id" in linked[B_NUMBERS[0]]
+    assert "prompt_id" in linked[B_NUMBERS[1]]
 
 
 def test_union_find_keeps_sets_heard_playing_different_prompts_apart() -> None:

@@ -44,6 +44,8 @@ __all__ = [
     "write_recordings_csv",
 ]
 
+# a match adds a reference to its prompt only with this many times the minimum hits
+STRONG_MATCH = 5
 REVISIT_MAX = 20_000  # conversation calls whose landmarks are kept for a second look
 CSV_COLUMNS = ("file", "duration", "pattern", "prompt_id", "speech_seconds", "handover_at")
 
@@ -177,7 +179,14 @@ class AudioAnalyzer:
             if match is not None:
                 prompt_id = match.prompt_id
                 refs = self.prompt_refs.get(prompt_id, 0)
-                if refs < self.refs_per_prompt and match.ratio < 0.5 and sel.sum() >= 20:
+                if (
+                    refs < self.refs_per_prompt
+                    and match.ratio < 0.5
+                    and match.score >= STRONG_MATCH * self.index.min_hits
+                    and sel.sum() >= 20
+                ):
+                    # a new reference only from a clear match: a weak one (two prompts
+                    # sharing an opening) would make the next of its kind match strongly
                     self._add_ref(prompt_id, hashes[sel], times[sel])
             elif sel.sum() >= self.index.min_hits:
                 prompt_id = self._new_prompt_id()

@@ -495,18 +495,26 @@ def _attach_by_run(
 
 
 def _heard_prompts(
-    store: Any, info: dict[str, Suspect], uf: UnionFind, linked_by: dict[str, set[str]]
+    store: Any,
+    info: dict[str, Suspect],
+    cfg: Config,
+    uf: UnionFind,
+    linked_by: dict[str, set[str]],
 ) -> None:
     """Numbers heard playing the same recorded prompt (honeypot audio, the audio stage's
     acoustic fingerprints) are one campaign (``prompt_id``), first of all; and every
-    later signal keeps numbers heard playing different prompts apart."""
+    later signal keeps numbers heard playing different prompts apart. A recording
+    counts when it founded its prompt or matched it with at least
+    ``campaigns.prompt_id_min_hits`` aligned landmarks: a weak match can be two prompts
+    that open with the same greeting, and one false link joins two campaigns."""
     if not _table_exists(store, "recordings"):
         return
     heard: dict[str, list[str]] = defaultdict(list)
     for number, prompt_id in store.sql(
         "SELECT DISTINCT caller, prompt_id FROM recordings "
         "WHERE prompt_id IS NOT NULL AND prompt_id <> '' AND caller IS NOT NULL "
-        "ORDER BY prompt_id, caller"
+        "AND (match_score IS NULL OR match_score >= ?) ORDER BY prompt_id, caller",
+        [int(cfg.get("campaigns.prompt_id_min_hits"))],
     ).fetchall():
         if number in info:
             heard[prompt_id].append(number)
@@ -548,7 +556,7 @@ def _link(store: Any, cfg: Config) -> LinkResult:
     linked_by: dict[str, set[str]] = defaultdict(set)
     for r in rows:
         uf.find(r.number)
-    _heard_prompts(store, info, uf, linked_by)
+    _heard_prompts(store, info, cfg, uf, linked_by)
     # pairs of numbers that re-dialled the same citizens, and the days each was active:
     # what tells one vendor's clients apart when their prompts collide
     callee_pairs = _callee_pairs(

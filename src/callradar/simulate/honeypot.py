@@ -115,8 +115,9 @@ class Honeypots:
         campaign's prompt length.
 
         Campaign ``k`` says sentence ``k`` (mod 48, in a seeded order) in voice
-        ``2 * (k // 48)`` (mod 5): a sentence of its own up to 48 campaigns, then
-        shared in another voice (up to 144 campaigns)."""
+        ``k + k // 48`` (mod 5): a sentence of its own up to 48 campaigns, then shared
+        in another voice (up to 144 campaigns); campaigns sharing a voice still share
+        openings ("您好，这里是..."), which the audio stage must not take for one prompt."""
         from callradar.audio.synth import PROMPT_TEXTS, PROMPT_VOICES, Prompt, Voice
 
         texts = PROMPT_TEXTS + MORE_PROMPT_TEXTS
@@ -134,7 +135,7 @@ class Honeypots:
         out: list[Any] = [None]
         for k in range(n_campaigns):
             sentence = texts[int(perm[k % n_texts])]
-            voice, lo, hi = PROMPT_VOICES[(2 * (k // n_texts)) % len(PROMPT_VOICES)]
+            voice, lo, hi = PROMPT_VOICES[(k + k // n_texts) % len(PROMPT_VOICES)]
             pitch = int(rng.integers(lo, hi + 1))
             once = len(self._voice.say(sentence, voice, pitch, _BASE_SPEED)) / 8000
             target = float(self.catalog.campaign_prompt[k + 1])
