@@ -207,7 +207,8 @@ def steps(
     """,
         ),
     ]
-    # sequence aggregates and modes now: with f_recip below, the last readers of f_seq
+    # sequence aggregates and modes now: the last readers of f_seq (f_recip reads the
+    # busy callers' callees from f_tcc)
     for level in ("caller", "trunk", "block"):
         out += _seq_steps(level, level)
     out += [
@@ -227,7 +228,7 @@ def steps(
         Step(
             "f_caller_callees",
             """
-    SELECT caller, win_start, callee FROM f_seq GROUP BY caller, win_start, callee
+    SELECT caller, win_start, callee FROM f_tcc GROUP BY caller, win_start, callee
     """,
         ),
         Step(
