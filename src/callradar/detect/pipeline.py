@@ -292,6 +292,15 @@ def score(
             raise NotFoundError(f"no day features for {day}", day=str(day))
     if win_start is None:
         raise NotReadyError("no day features to score")
+    compile_min = int(cfg.get("detect.compile_min_rows"))
+    if compile_min > 0:
+        n_rows = store.sql(
+            "SELECT count(*) FROM caller_features WHERE win = 'day' "
+            f"AND win_start = CAST('{win_start.isoformat()}' AS TIMESTAMPTZ)"
+        ).fetchall()[0][0]
+        if n_rows >= compile_min:
+            say(f"compile the model for {n_rows:,} numbers")
+            model.compile()
     explain_min = float(cfg.get("detect.explain_min_score"))
     top_k = int(cfg.get("detect.reasons_top_k"))
     batch = int(cfg.get("detect.score_batch_rows"))
