@@ -315,6 +315,7 @@ def score(
     )
     reader_con = con.cursor()
     n = 0
+    say("score the numbers")
     try:
         reader = reader_con.sql(
             f"SELECT number, {cols}, {_summary_sql()} AS _summary, "
