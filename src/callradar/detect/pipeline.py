@@ -10,7 +10,8 @@
   the protect policy (detect reports, protect decides).
 
 Work is batched (``detect.score_batch_rows``) so memory stays bounded on a
-city-day of tens of millions of calls.
+city-day of tens of millions of calls; from ``detect.compile_min_rows`` numbers
+the model is compiled to machine code (:meth:`CallerScorer.compile`) first.
 """
 
 from __future__ import annotations
