@@ -79,6 +79,23 @@ class StepClock:
         self._last = (msg, now, cpu)
 
 
+def _score_phases(steps: dict[str, list[float]]) -> dict[str, list[float]]:
+    phases: dict[str, list[float]] = {}
+    names = list(steps)
+    for i, (name, (wall, cpu)) in enumerate(steps.items()):
+        if name.startswith("scored") and i == len(names) - 1:
+            phase = "write outputs"
+        elif name.startswith("compile"):
+            phase = "compile"
+        elif name.startswith("scored") or name.startswith("score the"):
+            phase = "batches"
+        else:
+            phase = "before"
+        acc = phases.setdefault(phase, [0.0, 0.0])
+        acc[0], acc[1] = round(acc[0] + wall, 2), round(acc[1] + cpu, 2)
+    return phases
+
+
 def run_duckdb(rows: int, work: Path, memory_limit: str) -> dict[str, Any]:
     out: dict[str, Any] = {"engine": "duckdb", "rows": rows}
     cfg = Config({"memory_limit": memory_limit}, environ={})
@@ -94,8 +111,13 @@ def run_duckdb(rows: int, work: Path, memory_limit: str) -> dict[str, Any]:
         }
         # [wall s, CPU s] from the start of each step to the start of the next
         out["learn_steps"] = clock.steps
-        s = _timed("score", lambda: score(store, work / "scores"), out)
+        sclock = StepClock()
+        s = _timed("score", lambda: score(store, work / "scores", progress=sclock), out)
+        sclock("done")
         out["score_detail"] = s
+        # [wall s, CPU s]: up to the model compile, the compile, the batches (read, predict,
+        # decide, reasons), and from the last batch on (number_scores, scores.csv)
+        out["score_steps"] = _score_phases(sclock.steps)
         out["caller_rows"] = store.sql(
             "SELECT count(*) FROM caller_features WHERE win = 'day'"
         ).fetchall()[0][0]

@@ -150,6 +150,22 @@ def test_learn_and_score(city: Store, tmp_path: Path) -> None:
     assert "%" in top["reasons"] or "calls" in top["reasons"]
 
 
+def test_compiled_model_scores_like_lightgbm(city: Store, tmp_path: Path) -> None:
+    learn(city)
+    outputs = {}
+    for min_rows in (0, 1):  # LightGBM's predict, then the compiled trees
+        city.config = city.config.replace(detect__compile_min_rows=min_rows)
+        score(city, tmp_path / str(min_rows), reveal=True)
+        rows = city.sql("SELECT number, score, reasons FROM number_scores ORDER BY number")
+        with (tmp_path / str(min_rows) / "scores.csv").open(encoding="utf-8") as fh:
+            outputs[min_rows] = (rows.fetchall(), fh.read())
+    (plain, plain_csv), (compiled, compiled_csv) = outputs[0], outputs[1]
+    assert [r[0] for r in plain] == [r[0] for r in compiled]
+    assert [r[2] for r in plain] == [r[2] for r in compiled]
+    assert max(abs(a[1] - b[1]) for a, b in zip(plain, compiled, strict=True)) < 1e-12
+    assert plain_csv == compiled_csv  # scores rounded to 6 places, same decisions
+
+
 def test_learn_needs_positive_labels(store: Store) -> None:
     generate_city(store, 3000, days=1)
     store.sql("DELETE FROM complaints")

@@ -2,12 +2,14 @@ from __future__ import annotations
 
 import time
 
+import numpy as np
 import pytest
 
 from callradar.campaigns import link_campaigns
 from callradar.config import Config
 from callradar.errors import ConfigError
 from callradar.protect import CallSetup, Engine, Guard, Policy
+from callradar.protect.policy import DECISIONS
 from callradar.store import Store
 from protect_world import A_NUMBERS, B_NUMBERS, BANK, CITIZENS, LEGIT, build
 
@@ -36,6 +38,16 @@ def test_policy_thresholds_and_registry() -> None:
         Policy.from_config(Config({"protect.label_threshold": 0.95}, environ={}))
     with pytest.raises(ConfigError):
         Policy.from_config(Config({"protect.refused_threshold": 0.7}, environ={}))
+
+
+def test_vectorized_decisions_are_decide() -> None:
+    p = Policy(block_threshold=0.9, label_threshold=0.5)
+    scores = np.array([0.0, 0.1, 0.4999, 0.5, 0.6, 0.8999, 0.9, 0.95, 1.0, np.nan] * 2)
+    registry = np.repeat([False, True], 10)
+    got = [DECISIONS[i] for i in p.decide_many(scores, registry)]
+    assert got == [
+        p.decide(float(s), in_registry=bool(r)) for s, r in zip(scores, registry, strict=True)
+    ]
 
 
 def test_known_campaign_number_is_blocked_with_reason(engine: Engine) -> None:

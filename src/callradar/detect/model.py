@@ -33,8 +33,10 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import re
 import string
+import tempfile
 import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
@@ -378,7 +380,32 @@ class CallerScorer(ClassifierMixin, BaseEstimator):
         """Raw score (log-odds of the positive class) per row."""
         self._check_fitted()
         mat, _ = self._matrix(X, self.feature_names_)
-        return np.asarray(self.booster_.predict(mat, raw_score=True), dtype=np.float64)
+        compiled = getattr(self, "compiled_", None)
+        if compiled is not None and compiled[0] is self.booster_:
+            raw = compiled[1].predict(mat, n_jobs=os.cpu_count() or 1)
+        else:
+            raw = self.booster_.predict(mat, raw_score=True)
+        return np.asarray(raw, dtype=np.float64)
+
+    def compile(self) -> CallerScorer:
+        """Compile the trees to machine code (lleaves, LLVM) for large batches; returns ``self``.
+
+        Later predictions run the compiled trees: about 5x less CPU than LightGBM's
+        predict, for about 2 s of compiling (200 trees). Same trees, so the same
+        leaves; raw scores equal LightGBM's up to the order of the floating-point sum
+        over trees (about 1e-14). A refit or reload drops the compiled code.
+        """
+        self._check_fitted()
+        import lleaves
+
+        with tempfile.TemporaryDirectory(prefix="callradar-model-") as tmp:
+            path = Path(tmp) / "model.txt"
+            path.write_text(self.booster_.model_to_string(), encoding="utf-8")
+            compiled = lleaves.Model(model_file=str(path))
+            # no inlining: a third of the compile time for a little more predict time
+            compiled.compile(raw_score=True, finline=False)
+        self.compiled_ = (self.booster_, compiled)
+        return self
 
     def predict_proba(self, X: Any) -> np.ndarray:
         """``(n, 2)`` probabilities in ``classes_`` order."""

@@ -10,7 +10,8 @@
   the protect policy (detect reports, protect decides).
 
 Work is batched (``detect.score_batch_rows``) so memory stays bounded on a
-city-day of tens of millions of calls.
+city-day of tens of millions of calls; from ``detect.compile_min_rows`` numbers
+the model is compiled to machine code (:meth:`CallerScorer.compile`) first.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from callradar.detect.labels import weak_labels
 from callradar.detect.model import CallerScorer, Reason, load_model, save_model
 from callradar.errors import NotFoundError, NotReadyError
 from callradar.features import MODEL_FEATURES, build_features
+from callradar.protect.policy import DECISIONS
 
 if TYPE_CHECKING:
     from callradar.store import Store
@@ -291,6 +293,15 @@ def score(
             raise NotFoundError(f"no day features for {day}", day=str(day))
     if win_start is None:
         raise NotReadyError("no day features to score")
+    compile_min = int(cfg.get("detect.compile_min_rows"))
+    if compile_min > 0:
+        n_rows = store.sql(
+            "SELECT count(*) FROM caller_features WHERE win = 'day' "
+            f"AND win_start = CAST('{win_start.isoformat()}' AS TIMESTAMPTZ)"
+        ).fetchall()[0][0]
+        if n_rows >= compile_min:
+            say(f"compile the model for {n_rows:,} numbers")
+            model.compile()
     explain_min = float(cfg.get("detect.explain_min_score"))
     top_k = int(cfg.get("detect.reasons_top_k"))
     batch = int(cfg.get("detect.score_batch_rows"))
@@ -305,6 +316,7 @@ def score(
     )
     reader_con = con.cursor()
     n = 0
+    say("score the numbers")
     try:
         reader = reader_con.sql(
             f"SELECT number, {cols}, {_summary_sql()} AS _summary, "
@@ -364,19 +376,24 @@ def _score_batch(
     tbl = pa.Table.from_batches([rb])
     X = tbl.select(list(model.feature_names_))
     p = model.score_samples(X)
-    reasons: list[str | None] = [None] * tbl.num_rows  # None: the summary line, in SQL
     hot = np.flatnonzero(p >= explain_min)
     if len(hot):
+        reasons = np.full(tbl.num_rows, None, dtype=object)  # None: the summary line, in SQL
         expl = model.explain(X.take(pa.array(hot)), top_k=top_k, templates=REASON_TEMPLATES)
-        for i, rs in zip(hot, expl, strict=True):
-            reasons[i] = "; ".join(_reason_text(r) for r in rs) or None
+        reasons[hot] = ["; ".join(_reason_text(r) for r in rs) or None for rs in expl]
+        reason_col = pa.array(reasons, pa.string())
+    else:
+        reason_col = pa.nulls(tbl.num_rows, pa.string())
     in_reg = tbl.column("_in_registry").to_numpy(zero_copy_only=False).astype(bool)
+    decision = pa.DictionaryArray.from_arrays(
+        pa.array(policy.decide_many(p, in_reg), pa.int8()), pa.array(DECISIONS, pa.string())
+    )
     part = pa.table(
         {
             "number": tbl.column("number"),
             "score": pa.array(p, pa.float64()),
-            "decision": pa.array(_decide(policy, p, in_reg), pa.string()),
-            "reasons": pa.array(reasons, pa.string()),
+            "decision": decision,
+            "reasons": reason_col,
             "summary": tbl.column("_summary"),
         }
     )
@@ -385,19 +402,6 @@ def _score_batch(
         con.execute("INSERT INTO _scored SELECT * FROM _scored_part")
     finally:
         con.unregister("_scored_part")
-
-
-def _decide(policy: Any, p: np.ndarray, in_registry: np.ndarray) -> list[str]:
-    """The policy's decision per row, calling it once per distinct (score, registry) pair."""
-    out = np.empty(len(p), dtype=object)
-    for flag in (False, True):
-        idx = np.flatnonzero(in_registry == flag)
-        if not len(idx):
-            continue
-        uniq, inv = np.unique(p[idx], return_inverse=True)
-        dec = np.array([policy.decide(float(s), in_registry=flag) for s in uniq], dtype=object)
-        out[idx] = dec[inv]
-    return out.tolist()
 
 
 def model_info(store: Store) -> list[Mapping[str, Any]]:

@@ -44,8 +44,7 @@ class Step:
     sql: str
 
 
-# Aggregates shared by the caller, trunk and block levels. ``{key}`` is the
-# grouping column of ``f_base``.
+# Aggregates shared by the caller, trunk and block levels over the calls of ``f_base``.
 _COMMON_AGG = """
     count(*) AS attempts,
     count(DISTINCT callee) AS distinct_callees,
@@ -54,14 +53,14 @@ _COMMON_AGG = """
     avg(CASE WHEN answered THEN talk_seconds END) AS talk_mean,
     avg(CASE WHEN answered AND talk_seconds >= {long_talk} THEN 1
              WHEN answered THEN 0 END) AS long_talk_share,
-    avg(CASE WHEN answered AND talk_seconds < {short_talk} AND end_reason = 'callee_hangup' THEN 1
+    avg(CASE WHEN answered AND talk_seconds < {short_talk} AND callee_hangup THEN 1
              WHEN answered THEN 0 END) AS short_refusal_share,
-    avg(CASE WHEN answered AND end_reason = 'caller_hangup' THEN 1
+    avg(CASE WHEN answered AND caller_hangup THEN 1
              WHEN answered THEN 0 END) AS caller_hangup_share,
     avg(CASE WHEN NOT answered THEN ring_seconds END) AS ring_unanswered_mean,
     stddev_samp(CASE WHEN NOT answered THEN ring_seconds END)
         / nullif(avg(CASE WHEN NOT answered THEN ring_seconds END), 0) AS ring_unanswered_cv,
-    (max(t) - min(t)) / 3600 AS active_span_hours
+    ({max_t} - {min_t}) / 3600 AS active_span_hours
 """
 
 
@@ -93,64 +92,48 @@ def steps(
         f" AS {col}"
         for col, vals in KIND_GROUPS.items()
     )
-    common = _COMMON_AGG.format(**fmt)
+    # max(t) - min(t) of the call times t: t is monotone in start_time, so t of the
+    # extremes (one conversion per group instead of one per call)
+    common = _COMMON_AGG.format(
+        **fmt, max_t=_secs("max(start_time)"), min_t=_secs("min(start_time)")
+    )
 
     busy = int(min_sequence_calls)
+    day_of = f"date_trunc('{unit}', c.start_time)"
     out = [
+        # every call of the windows, narrow (no call id, no block, two hang-up flags), so a
+        # city-day fits the memory limit; only the per-call aggregates below read it
         Step(
             "f_base",
             f"""
-    SELECT c.call_id, c.caller, c.callee, c.trunk, c.answered, c.talk_seconds,
-           c.ring_seconds, c.end_reason, c.start_time,
-           date_trunc('{unit}', c.start_time) AS win_start,
-           date_diff('millisecond', TIMESTAMPTZ '1970-01-01 00:00:00+00', c.start_time) / 1000
-               AS t,
-           coalesce(n.block, '') AS block
+    SELECT c.caller, c.callee, c.trunk, c.answered, c.talk_seconds, c.ring_seconds,
+           c.end_reason = 'callee_hangup' AS callee_hangup,
+           c.end_reason = 'caller_hangup' AS caller_hangup,
+           c.start_time, {day_of} AS win_start
     FROM calls c
-    LEFT JOIN numbers n ON n.number = c.caller
     {where}
     """,
         ),
-        Step(
-            "f_counts",
-            """
-    SELECT caller, win_start, count(*) AS n FROM f_base GROUP BY caller, win_start
-    """,
-        ),
+    ]
+    # the aggregates over every call first, so f_base is freed before the sequence,
+    # reciprocity and overlap steps; the caller aggregate gives the window counts too
+    out += _agg_steps("caller", common)
+    out += [
         # "busy" callers: enough calls in the window for sequence, mode, overlap and
         # reciprocity features (NULL for the others)
         Step(
             "f_busy_w",
             f"""
-    SELECT caller, win_start FROM f_counts WHERE n >= {busy}
+    SELECT a.key AS caller, a.win_start, coalesce(n.block, '') AS block
+    FROM f_caller_agg a
+    LEFT JOIN numbers n ON n.number = a.key
+    WHERE a.attempts >= {busy}
     """,
         ),
         Step(
             "f_busy",
             """
     SELECT caller AS number FROM f_busy_w GROUP BY caller
-    """,
-        ),
-        # the calls of busy callers, in call order: the sequence flags, plus what the
-        # overlap, reciprocity and mode steps need (the talk/ring-time bin)
-        Step(
-            "f_seq",
-            f"""
-    SELECT caller, win_start, trunk, block, callee, answered, bin,
-           CASE WHEN prev_callee IS NULL THEN NULL
-                WHEN callee > prev_callee THEN 1 ELSE 0 END AS asc_flag,
-           t - prev_t AS gap
-    FROM (
-        SELECT h.caller, h.win_start, h.trunk, h.block, h.callee, h.answered, h.t,
-               CAST(floor(CASE WHEN h.answered THEN h.talk_seconds ELSE h.ring_seconds END
-                          / {fmt["bin"]}) AS BIGINT) AS bin,
-               lag(h.callee) OVER (PARTITION BY h.caller, h.win_start
-                                   ORDER BY h.start_time, h.call_id) AS prev_callee,
-               lag(h.t) OVER (PARTITION BY h.caller, h.win_start
-                              ORDER BY h.start_time, h.call_id) AS prev_t
-        FROM f_base h
-        JOIN f_busy_w w ON w.caller = h.caller AND w.win_start = h.win_start
-    ) s
     """,
         ),
         # days with calls and first call of each caller, over all history
@@ -167,6 +150,68 @@ def steps(
     SELECT number, min(first_t) AS first_seen FROM f_days GROUP BY number
     """,
         ),
+        # each (trunk, block, caller) of the window once: distinct callers of trunks and
+        # blocks and their shares of new and of virtual-operator callers, in one pass
+        Step(
+            "f_callers",
+            f"""
+    SELECT b.trunk, coalesce(n.block, '') AS block, b.win_start, b.caller,
+           CASE WHEN f.first_seen >= b.win_start THEN 1 ELSE 0 END AS is_new,
+           CASE WHEN n.kind IN ({_in(KIND_GROUPS["kind_virtual"])}) THEN 1 ELSE 0 END
+               AS is_virtual
+    FROM (SELECT trunk, win_start, caller FROM f_base GROUP BY trunk, win_start, caller) b
+    JOIN f_first f ON f.number = b.caller
+    LEFT JOIN numbers n ON n.number = b.caller
+    """,
+        ),
+    ]
+    for level in ("trunk", "block"):
+        out += _agg_steps(level, common)
+    out += [
+        # the calls of busy callers, in call order (read from calls: the call id breaks
+        # ties of start time): the sequence flags, plus what the overlap, reciprocity and
+        # mode steps need (the talk/ring-time bin)
+        Step(
+            "f_seq",
+            f"""
+    SELECT caller, win_start, trunk, block, callee, answered, bin,
+           CASE WHEN prev_callee IS NULL THEN NULL
+                WHEN callee > prev_callee THEN 1 ELSE 0 END AS asc_flag,
+           t - prev_t AS gap
+    FROM (
+        SELECT caller, win_start, trunk, block, callee, answered, t, bin,
+               lag(callee) OVER (PARTITION BY caller, win_start
+                                 ORDER BY start_time, call_id) AS prev_callee,
+               lag(t) OVER (PARTITION BY caller, win_start
+                            ORDER BY start_time, call_id) AS prev_t
+        FROM (
+            SELECT c.caller, w.win_start, c.trunk, w.block, c.callee, c.answered,
+                   c.start_time, c.call_id, {_secs("c.start_time")} AS t,
+                   CAST(floor(CASE WHEN c.answered THEN c.talk_seconds ELSE c.ring_seconds END
+                              / {fmt["bin"]}) AS BIGINT) AS bin
+            FROM calls c
+            JOIN f_busy_w w ON w.caller = c.caller AND w.win_start = {day_of}
+            {where}
+        ) h
+    ) s
+    """,
+        ),
+        # callee overlap: of a busy caller's (trunk, callee) pairs in the window, the
+        # share whose callee was also called by another number on the same trunk
+        # (the trunk's calls to that callee outnumber the caller's own)
+        Step(
+            "f_tcc",
+            """
+    SELECT caller, trunk, win_start, callee, count(*) AS own
+    FROM f_seq GROUP BY caller, trunk, win_start, callee
+    """,
+        ),
+    ]
+    # sequence aggregates and modes now: the last readers of f_seq (f_recip reads the
+    # busy callers' callees from f_tcc)
+    for level in ("caller", "trunk", "block"):
+        out += _seq_steps(level, level)
+    out += [
         # first call per directed pair touching a busy number, over all history
         Step(
             "f_pairs",
@@ -183,7 +228,7 @@ def steps(
         Step(
             "f_caller_callees",
             """
-    SELECT caller, win_start, callee FROM f_seq GROUP BY caller, win_start, callee
+    SELECT caller, win_start, callee FROM f_tcc GROUP BY caller, win_start, callee
     """,
         ),
         Step(
@@ -200,24 +245,14 @@ def steps(
     GROUP BY cc.caller, cc.win_start
     """,
         ),
-        # callee overlap: of a busy caller's (trunk, callee) pairs in the window, the
-        # share whose callee was also called by another number on the same trunk
-        # (the trunk's calls to that callee outnumber the caller's own)
-        Step(
-            "f_tcc",
-            """
-    SELECT caller, trunk, win_start, callee, count(*) AS own
-    FROM f_seq GROUP BY caller, trunk, win_start, callee
-    """,
-        ),
         Step(
             "f_tc",
-            """
-    SELECT b.trunk, b.win_start, b.callee, count(*) AS total
-    FROM f_base b
+            f"""
+    SELECT k.trunk, k.win_start, k.callee, count(*) AS total
+    FROM (SELECT c.trunk, {day_of} AS win_start, c.callee FROM calls c {where}) b
     JOIN (SELECT trunk, win_start, callee FROM f_tcc GROUP BY trunk, win_start, callee) k
       ON k.trunk = b.trunk AND k.win_start = b.win_start AND k.callee = b.callee
-    GROUP BY b.trunk, b.win_start, b.callee
+    GROUP BY k.trunk, k.win_start, k.callee
     """,
         ),
         Step(
@@ -233,49 +268,37 @@ def steps(
         Step(
             "f_active",
             f"""
-    SELECT k.caller, k.win_start, count(*) AS active_days
-    FROM f_counts k
-    JOIN f_days d ON d.number = k.caller AND d.d < k.win_start + {length}
-    GROUP BY k.caller, k.win_start
+    SELECT k.key AS caller, k.win_start, count(*) AS active_days
+    FROM f_caller_agg k
+    JOIN f_days d ON d.number = k.key AND d.d < k.win_start + {length}
+    GROUP BY k.key, k.win_start
     """,
         ),
     ]
-    # sequence aggregates first, so f_seq is freed before the passes over every call
-    for level in ("caller", "trunk", "block"):
-        out += _seq_steps(level, level)
-    # each (trunk, block, caller) of the window once: distinct callers of trunks and
-    # blocks and their shares of new and of virtual-operator callers, in one pass
-    out.append(
-        Step(
-            "f_callers",
-            f"""
-    SELECT b.trunk, b.block, b.win_start, b.caller,
-           CASE WHEN f.first_seen >= b.win_start THEN 1 ELSE 0 END AS is_new,
-           CASE WHEN n.kind IN ({_in(KIND_GROUPS["kind_virtual"])}) THEN 1 ELSE 0 END
-               AS is_virtual
-    FROM (SELECT trunk, block, win_start, caller FROM f_base
-          GROUP BY trunk, block, win_start, caller) b
-    JOIN f_first f ON f.number = b.caller
-    LEFT JOIN numbers n ON n.number = b.caller
-    """,
-        )
-    )
-    for level in ("caller", "trunk", "block"):
-        out += _agg_steps(level, level, common)
     out += _output_steps(win, length, kind_cols, fmt["bin"])
     return out
 
 
-def _agg_steps(level: str, key: str, common: str) -> list[Step]:
+def _agg_steps(level: str, common: str) -> list[Step]:
     """Aggregates over every call for one grouping level (and, for trunks and blocks,
     distinct callers and the shares of new and of virtual-operator callers)."""
-    filt = "" if level == "caller" else f"WHERE {key} <> ''"
+    if level == "caller":
+        src, key, filt = "f_base", "caller", ""
+    elif level == "trunk":
+        src, key, filt = "f_base", "trunk", "WHERE trunk <> ''"
+    else:  # the block of each call's caller, from the numbering plan
+        src = (
+            "(SELECT n.block, b.callee, b.answered, b.talk_seconds, b.ring_seconds, "
+            "b.callee_hangup, b.caller_hangup, b.start_time, b.win_start "
+            "FROM f_base b JOIN numbers n ON n.number = b.caller)"
+        )
+        key, filt = "block", "WHERE block <> ''"
     out = [
         Step(
             f"f_{level}_agg",
             f"""
     SELECT {key} AS key, win_start, {common}
-    FROM f_base {filt}
+    FROM {src} x {filt}
     GROUP BY {key}, win_start
     """,
         )
@@ -420,6 +443,11 @@ OUTPUTS: dict[str, str] = {
 }
 #: steps used once, kept as views (not materialized)
 VIEWS: frozenset[str] = frozenset({"f_caller_callees"})
+
+
+def _secs(ts: str) -> str:
+    """Seconds since the epoch of timestamp ``ts`` (a double, millisecond resolution)."""
+    return f"date_diff('millisecond', TIMESTAMPTZ '1970-01-01 00:00:00+00', {ts}) / 1000"
 
 
 def _num(x: float) -> str:

@@ -25,6 +25,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numpy as np
+
 from callradar.config import Config
 from callradar.errors import ConfigError
 
@@ -82,6 +84,18 @@ class Policy:
         if score >= self.label_threshold:
             return LABEL
         return ALLOW
+
+    def decide_many(self, scores: np.ndarray, in_registry: np.ndarray) -> np.ndarray:
+        """:meth:`decide` for arrays of day-level scores (not refused, not online), vectorized:
+        per row the index of its decision in :data:`DECISIONS` (``int8``)."""
+        s = np.asarray(scores, dtype=np.float64)
+        reg = np.asarray(in_registry, dtype=bool)
+        past_block = s >= self.block_threshold
+        out = np.full(s.shape, DECISIONS.index(ALLOW), dtype=np.int8)
+        out[~reg & (s >= self.label_threshold)] = DECISIONS.index(LABEL)
+        out[~reg & past_block] = DECISIONS.index(BLOCK)
+        out[reg & past_block] = DECISIONS.index(LABEL)
+        return out
 
 
 def decide(score: float, in_registry: bool = False, config: Config | None = None) -> str:
