@@ -142,7 +142,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting(
         "detect.compile_min_rows",
         1_000_000,
-        "`score` compiles the model to machine code (lleaves; about 2 s, then about 5x less "
+        "Scoring compiles the model to machine code (lleaves; about 2 s, then about 5x less "
         "predict CPU) when it scores at least this many numbers; 0 = never.",
     ),
     # --- campaigns --------------------------------------------------------
