@@ -146,6 +146,20 @@ def test_complaint_refuses_numbers_named_in_its_text(client: httpx.Client) -> No
     assert verdict(client, C2_NUMBERS[4], citizen)["decision"] == "block"
 
 
+def test_a_boolean_is_not_a_time(client: httpx.Client) -> None:
+    """JSON true/false would pass as epoch 1/0 (a bool is an int in Python): rejected,
+    as schemathesis found for ``received_time``."""
+    bad = {"complainant": "13800000021", "text": "推销电话", "received_time": False}
+    r = client.post("/v1/complaints", json=bad, headers=auth("carrier"))
+    assert r.status_code == 422 and "true/false" in r.text, r.text
+    r = client.post(
+        "/v1/verdict",
+        json={"caller": C2_NUMBERS[1], "callee": "13800000022", "time": True},
+        headers=auth("carrier"),
+    )
+    assert r.status_code == 422, r.text
+
+
 def test_cdrs_are_stored_quarantined_and_deduplicated(
     client: httpx.Client, served: tuple[BackgroundServer, Store]
 ) -> None:

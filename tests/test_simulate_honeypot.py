@@ -108,7 +108,9 @@ def test_honeypots_change_only_the_calls_they_answer(tmp_path: Path) -> None:
 @pytest.mark.slow
 def test_the_audio_stage_hears_one_prompt_per_campaign(city: Path, tmp_path: Path) -> None:
     """Evaluation-side check (truth read here only): the fingerprints of the rendered
-    recordings give each campaign one prompt id and each prompt id one campaign."""
+    recordings never give two campaigns one prompt id (that would join them), and
+    nearly every recording gets its campaign's id (a recording that fails to match
+    founds a second id for the same prompt: a lost link, not a false one)."""
     with Store(tmp_path / "a.duckdb") as store:
         for folder in honeypot_dirs(city).values():
             paths = sorted(p for p in folder.iterdir() if p.suffix in (".wav", ".flac"))
@@ -117,20 +119,21 @@ def test_the_audio_stage_hears_one_prompt_per_campaign(city: Path, tmp_path: Pat
             f"CREATE TEMP VIEW t AS SELECT DISTINCT caller, campaign FROM '{city}/truth-*.parquet'"
             " WHERE is_robocall"
         )
-        heard, ids_per_campaign, campaigns_per_id = store.sql(
+        heard, campaigns_per_id, with_main_id = store.sql(
             """
             WITH r AS (SELECT t.campaign, r.prompt_id FROM recordings r JOIN t USING (caller)
-                       WHERE r.prompt_id <> '')
+                       WHERE r.prompt_id <> ''),
+                 main AS (SELECT campaign, mode(prompt_id) AS pid FROM r GROUP BY campaign)
             SELECT (SELECT count(*) FROM r),
-                   (SELECT max(n) FROM (SELECT count(DISTINCT prompt_id) n FROM r
-                                        GROUP BY campaign)),
                    (SELECT max(n) FROM (SELECT count(DISTINCT campaign) n FROM r
-                                        GROUP BY prompt_id))
+                                        GROUP BY prompt_id)),
+                   (SELECT count(*) FROM r JOIN main USING (campaign) WHERE r.prompt_id = main.pid)
             """
         ).fetchall()[0]
         total = store.sql("SELECT count(*) FROM recordings").fetchall()[0][0]
     assert heard >= 0.8 * total
-    assert ids_per_campaign == 1 and campaigns_per_id == 1
+    assert campaigns_per_id == 1
+    assert with_main_id >= 0.9 * heard
 
 
 def test_share_out_of_range_is_a_clear_error(tmp_path: Path) -> None:

@@ -23,7 +23,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from prometheus_client import CONTENT_TYPE_LATEST
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from callradar.errors import BadRequestError, CallradarError
@@ -59,13 +59,23 @@ class ErrorOut(BaseModel):
     error: ErrorBody
 
 
+def _not_a_boolean(value: Any) -> Any:
+    # JSON true/false would pass as the number 1/0 (bool is an int in Python)
+    if isinstance(value, bool):
+        raise ValueError("a time is an ISO 8601 string or epoch seconds, not true/false")
+    return value
+
+
+Timestamp = Annotated[str | float | None, BeforeValidator(_not_a_boolean)]
+
+
 class CallIn(BaseModel):
     model_config = ConfigDict(extra="ignore")
     call_id: str = Field("", max_length=200, description="Id of the attempt (generated if empty).")
     caller: str = Field(..., max_length=40, pattern=PHONE, examples=["+862152345678"])
     callee: str = Field(..., max_length=40, pattern=PHONE, examples=["13812345678"])
     trunk: str = Field("", max_length=200, description="Ingress trunk group, if known.")
-    time: str | float | None = Field(
+    time: Timestamp = Field(
         None, description="Setup time: ISO 8601 or epoch seconds (default: now)."
     )
 
@@ -93,7 +103,7 @@ class RefusalIn(BaseModel):
     caller: str = Field(
         ..., max_length=40, pattern=PHONE, description="The number that was calling."
     )
-    time: str | float | None = None
+    time: Timestamp = None
     source: str = Field("", max_length=40, description="agent, ivr, app, complaint ...")
 
 
@@ -105,7 +115,7 @@ class RefusalOut(BaseModel):
 class ComplaintIn(BaseModel):
     model_config = ConfigDict(extra="ignore")
     complaint_id: str = Field("", max_length=200)
-    received_time: str | float | None = None
+    received_time: Timestamp = None
     complainant: str = Field(..., max_length=40, pattern=PHONE)
     reported_numbers: list[Annotated[str, Field(max_length=40, pattern=PHONE)]] = Field(
         default_factory=list, max_length=100
