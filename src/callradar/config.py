@@ -229,14 +229,6 @@ SETTINGS: tuple[Setting, ...] = (
         "least twice as many as with any other group.",
     ),
     Setting(
-        "campaigns.prompt_id_min_hits",
-        100,
-        "A honeypot recording links its caller to a prompt's campaign when it founded the "
-        "prompt or matched it with at least this many aligned landmarks (the audio stage "
-        "names a prompt from audio.match_min_hits on; a weak match may be a shared "
-        "greeting).",
-    ),
-    Setting(
         "campaigns.run_max_gap",
         3,
         "A suspect still on its own joins the group of its nearest linked numbers below "

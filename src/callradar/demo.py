@@ -44,10 +44,11 @@ def _day_files(sim: Path, kind: str) -> dict[str, Path]:
 def _analyse_honeypots(store: Any, folders: list[Path]) -> int:
     """The audio stage over the honeypot folders (recordings plus ``meta.csv``), in order."""
     from callradar.audio import analyse_files, read_meta
+    from callradar.audio.io import audio_files
 
     n = 0
     for folder in folders:
-        paths = sorted(p for p in folder.iterdir() if p.suffix in (".wav", ".flac"))
+        paths = audio_files(folder)
         if paths:
             analyse_files(paths, store=store, meta=read_meta(folder / "meta.csv"))
             n += len(paths)

@@ -39,12 +39,14 @@ __all__ = [
     "AudioAnalyzer",
     "RecordingResult",
     "analyse_files",
+    "clear_match_hits",
     "load_recording",
     "read_meta",
     "write_recordings_csv",
 ]
 
-# a match adds a reference to its prompt only with this many times the minimum hits
+# a clear match has this many times the minimum hits (``audio.match_min_hits``): only a
+# clear match adds a reference to its prompt, and only a clear one links numbers
 STRONG_MATCH = 5
 REVISIT_MAX = 20_000  # conversation calls whose landmarks are kept for a second look
 CSV_COLUMNS = ("file", "duration", "pattern", "prompt_id", "speech_seconds", "handover_at")
@@ -66,6 +68,13 @@ class RecordingResult:
     sample_rate: int = 8000
     match_score: int | None = None
     cue: str = ""
+
+
+def clear_match_hits(config: Config) -> int:
+    """Aligned landmark hits of a clear prompt match: a weaker one may be two prompts that
+    open with the same greeting (campaign linking trusts a recording's prompt id only
+    when the recording founded it or matched it clearly)."""
+    return STRONG_MATCH * int(config.get("audio.match_min_hits"))
 
 
 def _rules(config: Config) -> PatternRules:
@@ -105,6 +114,7 @@ class AudioAnalyzer:
         self.vad = SileroVad()
         self.vad_threshold = float(self.config.get("audio.vad_threshold"))
         self.refs_per_prompt = int(self.config.get("audio.refs_per_prompt"))
+        self.clear_hits = clear_match_hits(self.config)
         self.index = PromptIndex(
             min_hits=int(self.config.get("audio.match_min_hits")),
             min_ratio=float(self.config.get("audio.match_min_ratio")),
@@ -182,7 +192,7 @@ class AudioAnalyzer:
                 if (
                     refs < self.refs_per_prompt
                     and match.ratio < 0.5
-                    and match.score >= STRONG_MATCH * self.index.min_hits
+                    and match.score >= self.clear_hits
                     and sel.sum() >= 20
                 ):
                     # a new reference only from a clear match: a weak one (two prompts

@@ -20,6 +20,7 @@ from scipy.signal import resample_poly
 from callradar.errors import InputFileError
 
 RATE = 8000
+AUDIO_SUFFIXES = (".wav", ".flac")
 SUPPORTED_RATES = (8000, 16000)
 META_COLUMNS = ("file", "caller", "callee", "time")
 
@@ -36,6 +37,11 @@ class Recording:
     @property
     def duration(self) -> float:
         return len(self.remote) / RATE
+
+
+def audio_files(folder: str | Path) -> list[Path]:
+    """The WAV and FLAC recordings of a folder, sorted by name (maybe none)."""
+    return sorted(q for q in Path(folder).iterdir() if q.suffix.lower() in AUDIO_SUFFIXES)
 
 
 def load_recording(path: str | Path) -> Recording:

@@ -44,7 +44,8 @@ them):
   apart: no later signal joins numbers heard playing different recordings, and a
   ``range+prompt`` group whose numbers were heard playing two recordings (two
   clients' prompts of about one length) is split between them, each number not
-  heard going to the recording whose prompt length is nearest its own.
+  heard going with the heard number next to it in the range (then the nearest
+  prompt length).
 
 A shared trunk is not an edge: a reseller's trunk carries several vendors and
 honest businesses, and prompt lengths collide across vendors. The online
@@ -504,17 +505,19 @@ def _heard_prompts(
     """Numbers heard playing the same recorded prompt (honeypot audio, the audio stage's
     acoustic fingerprints) are one campaign (``prompt_id``), first of all; and every
     later signal keeps numbers heard playing different prompts apart. A recording
-    counts when it founded its prompt or matched it with at least
-    ``campaigns.prompt_id_min_hits`` aligned landmarks: a weak match can be two prompts
-    that open with the same greeting, and one false link joins two campaigns."""
+    counts when it founded its prompt or matched it clearly
+    (:func:`callradar.audio.clear_match_hits`): a weak match can be two prompts that
+    open with the same greeting, and one false link joins two campaigns."""
     if not _table_exists(store, "recordings"):
         return
+    from callradar.audio import clear_match_hits
+
     heard: dict[str, list[str]] = defaultdict(list)
     for number, prompt_id in store.sql(
         "SELECT DISTINCT caller, prompt_id FROM recordings "
         "WHERE prompt_id IS NOT NULL AND prompt_id <> '' AND caller IS NOT NULL "
         "AND (match_score IS NULL OR match_score >= ?) ORDER BY prompt_id, caller",
-        [int(cfg.get("campaigns.prompt_id_min_hits"))],
+        [clear_match_hits(cfg)],
     ).fetchall():
         if number in info:
             heard[prompt_id].append(number)

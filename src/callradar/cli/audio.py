@@ -12,17 +12,16 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from callradar.cli import app
 from callradar.cli.core import DbOption, open_store
 
-AUDIO_SUFFIXES = (".wav", ".flac")
-
 
 def expand_audio_paths(items: list[Path]) -> list[Path]:
     """Files as given; folders expand to their WAV/FLAC files (sorted)."""
+    from callradar.audio.io import audio_files
     from callradar.errors import InputFileError
 
     out: list[Path] = []
     for p in items:
         if p.is_dir():
-            out.extend(sorted(q for q in p.iterdir() if q.suffix.lower() in AUDIO_SUFFIXES))
+            out.extend(audio_files(p))
         elif p.is_file():
             out.append(p)
         else:

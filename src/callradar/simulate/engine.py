@@ -22,7 +22,7 @@ from callradar.simulate.complaints_text import (
     complaint_text,
     reported_form,
 )
-from callradar.simulate.honeypot import Honeypots
+from callradar.simulate.honeypot import Honeypots, honeypot_dirs
 from callradar.simulate.legit import Legit
 from callradar.simulate.scenario import Scenario, load_scenario
 from callradar.simulate.vendors import REFUSAL_SOURCES, DayEvents, make_vendors
@@ -69,9 +69,6 @@ _OUTPUT_NAME = re.compile(
 )
 
 
-_HONEYPOT_DIR = re.compile(r"^honeypot-\d{4}-\d\d-\d\d$")
-
-
 def _clear_previous_run(out: Path) -> None:
     """Remove the files of an earlier simulate run in ``out`` (only if it left a manifest)."""
     manifest = out / "manifest.json"
@@ -80,8 +77,8 @@ def _clear_previous_run(out: Path) -> None:
     for p in out.iterdir():
         if p.is_file() and _OUTPUT_NAME.match(p.name):
             p.unlink()
-        elif p.is_dir() and _HONEYPOT_DIR.match(p.name):
-            shutil.rmtree(p)
+    for folder in honeypot_dirs(out).values():
+        shutil.rmtree(folder)
     manifest.unlink()
 
 

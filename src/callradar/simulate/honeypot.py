@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import re
 import shutil
 from pathlib import Path
 from typing import Any
@@ -73,9 +74,14 @@ MORE_PROMPT_TEXTS = (
 )
 
 
+_DIR_NAME = re.compile(r"^honeypot-(\d{4}-\d\d-\d\d)$")
+
+
 def honeypot_dirs(out: Path) -> dict[str, Path]:
-    """The per-day honeypot folders of a simulator output folder, by ISO date."""
-    return {p.name[len("honeypot-") :]: p for p in sorted(out.glob("honeypot-*")) if p.is_dir()}
+    """The per-day honeypot folders (``honeypot-<ISO date>``) of a simulator output
+    folder, by ISO date."""
+    found = ((_DIR_NAME.match(p.name), p) for p in sorted(out.glob("honeypot-*")))
+    return {m.group(1): p for m, p in found if m and p.is_dir()}
 
 
 class Honeypots:
