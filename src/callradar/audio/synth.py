@@ -372,12 +372,14 @@ def render(call: SynthCall, out_dir: Path, rng: np.random.Generator) -> Path:
         effects = ["sinc", "300-3400", "gain", f"{call.gain_db:.2f}"]
         if call.clip > 0:
             effects = ["trim", f"{call.clip:.3f}", *effects]
-        cmd = ["sox", "-q", "-V1", str(clean), "-r", "8000", "-e", "mu-law", str(ulaw), *effects]
+        # -R: repeatable (seeded dither), so one seed renders the same files
+        cmd = ["sox", "-R", "-q", "-V1", str(clean), "-r", "8000", "-e", "mu-law", str(ulaw)]
+        cmd += effects
         subprocess.run(cmd, check=True, capture_output=True)
         if call.out_format == "wav":
             shutil.copyfile(ulaw, path)
         else:
-            cmd = ["sox", "-q", "-V1", str(ulaw), "-r", "16000", "-b", "16", str(path)]
+            cmd = ["sox", "-R", "-q", "-V1", str(ulaw), "-r", "16000", "-b", "16", str(path)]
             subprocess.run(cmd, check=True, capture_output=True)
     call.path = path
     return path
