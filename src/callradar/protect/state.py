@@ -92,17 +92,20 @@ def load_knowledge(store: Any, config: Config | None = None) -> Knowledge:
         k.kind_of[num] = kind
         k.block_of[num] = block
     # blocks and 1000-number ranges: caller numbers seen there, and campaign members
-    for block, rng, campaign, n in _pairs(
+    # (campaigns sharing a landline or virtual range: one vendor's clients)
+    vendor_lines: set[tuple[str, str]] = set()
+    for block, rng, mobile, campaign, n in _pairs(
         store,
         """
         WITH callers AS (
             SELECT DISTINCT c.caller AS number, n.block,
                    CASE WHEN n.kind = 'fixed_line' THEN left(c.caller, length(c.caller) - 3)
-                        ELSE n.block END AS rng
+                        ELSE n.block END AS rng,
+                   n.kind = 'mobile' AS mobile
             FROM calls c JOIN numbers n ON n.number = c.caller
             WHERE n.block <> ''
         )
-        SELECT block, rng, cn.campaign_id, count(*)
+        SELECT block, rng, mobile, cn.campaign_id, count(*)
         FROM callers LEFT JOIN campaign_numbers cn USING (number)
         GROUP BY ALL
         """,
@@ -113,6 +116,9 @@ def load_knowledge(store: Any, config: Config | None = None) -> Knowledge:
             for table, key in ((k.block_campaigns, block), (k.range_campaigns, rng)):
                 dist = table.setdefault(key, {})
                 dist[campaign] = dist.get(campaign, 0) + int(n)
+            if not mobile:
+                vendor_lines.add((campaign, rng))
+    k.vendor_of = vendor_groups(sorted(vendor_lines))
     # trunks: calls seen, and calls placed by each campaign's numbers
     for trunk, campaign, n in _pairs(
         store,
@@ -126,18 +132,6 @@ def load_knowledge(store: Any, config: Config | None = None) -> Knowledge:
         if campaign is not None:
             dist = k.trunk_campaigns.setdefault(trunk, {})
             dist[campaign] = dist.get(campaign, 0) + int(n)
-    k.vendor_of = vendor_groups(
-        _pairs(
-            store,
-            """
-            SELECT DISTINCT cn.campaign_id,
-                   CASE WHEN n.kind = 'fixed_line' THEN left(n.number, length(n.number) - 3)
-                        ELSE n.block END
-            FROM campaign_numbers cn JOIN numbers n USING (number)
-            WHERE n.kind <> 'mobile' AND n.block <> ''
-            """,
-        )
-    )
     k.callee_campaigns = callee_campaigns(
         store, int((config or store.config).get("protect.callee_memory_days"))
     )
