@@ -353,3 +353,84 @@ def test_a_quiet_number_inside_a_campaigns_run_of_lines_joins_it(store: Store) -
     assert linked[inside] == "run" and found[inside] == found[A_NUMBERS[0]]
     # at the end of the run there is no number of the campaign above it: it stays alone
     assert found[edge] != found[A_NUMBERS[0]]
+
+
+def test_a_weaker_prompt_beside_a_strong_one_is_its_own_peak() -> None:
+    """Two clients' prompts 0.6 s apart: the strong one's window must not hide the weak
+    one (peaks are taken strongest first, each one's calls set aside)."""
+    import numpy as np
+
+    from callradar.campaigns.prompts import find_peaks
+
+    rng = np.random.default_rng(8)
+    talks = [
+        13.1 + rng.normal(0, 0.12, 60).clip(-0.3, 0.3),
+        13.7 + rng.normal(0, 0.12, 110).clip(-0.3, 0.3),
+        12.1 + rng.normal(0, 0.12, 60).clip(-0.3, 0.3),
+        rng.uniform(1.0, 15.0, 150),  # hung up during some prompt
+    ]
+    peaks = find_peaks(np.round(np.concatenate(talks), 1))
+    assert len(peaks) == 3
+    assert np.allclose(peaks, [12.1, 13.1, 13.7], atol=0.15)
+
+
+def _farm_numbers(store: Store, rows: list[tuple[Any, ...]], farm: list[str]) -> None:
+    """Calls ``(caller, callee, start, answered, talk)`` on trunk MOB from SIM-farm
+    mobiles, each scored as a suspect."""
+    store.con.executemany(
+        "INSERT INTO calls (call_id, start_time, end_time, caller, callee, trunk, ring_seconds,"
+        " answered, talk_seconds, end_reason) VALUES (?, ?::TIMESTAMPTZ, ?::TIMESTAMPTZ"
+        " + INTERVAL 40 SECOND, ?, ?, 'MOB', 8, ?, ?, 'caller_hangup')",
+        [(f"m{i}", r[2], r[2], r[0], r[1], r[3], r[4]) for i, r in enumerate(rows)],
+    )
+    store.con.executemany(
+        "INSERT INTO numbers (number, kind, carrier, area, block) VALUES (?, 'mobile', '', '', ?)",
+        [(num, num[:-4]) for num in farm],
+    )
+    store.con.executemany(
+        "INSERT INTO number_scores VALUES (?, DATE '2024-07-03', 0.95, 'burst', 'test', now())",
+        [(num,) for num in farm],
+    )
+
+
+def _dial(number: str, callees: list[str], day: int, hour: int, prompt: float) -> list[Any]:
+    return [
+        (number, c, f"2024-07-0{day} {hour + j // 60}:{j % 60:02d}:00+08", j % 3 == 0,
+         prompt if j % 3 == 0 else 0.0)
+        for j, c in enumerate(callees)
+    ]  # fmt: skip
+
+
+def test_a_redial_follows_the_list_and_a_crossing_sweep_does_not(store: Store) -> None:
+    """Mobile X dials 60 citizens in order; two days later Y re-dials the first 30 of
+    them in that order (one campaign). Z, another vendor's SIM with a prompt of the same
+    length, sweeps the same stretch of the city and meets every other one of X's
+    citizens between citizens of its own list: half its callees are X's too, but its
+    calls interleave, so it is not a re-dial."""
+    x, y, z = "+8613912340001", "+8615823450002", "+8618734560003"
+    mine = [f"+86138610{i:05d}" for i in range(0, 120, 2)]
+    others = [f"+86138610{i:05d}" for i in range(1, 120, 4)]
+    crossing = [c for pair in zip(mine[::2], others, strict=True) for c in pair]
+    rows = _dial(x, mine, 1, 9, 12.0) + _dial(y, mine[:30], 3, 9, 12.0)
+    rows += _dial(z, crossing, 2, 14, 12.05)
+    _farm_numbers(store, rows, [x, y, z])
+    link_campaigns(store)
+    found = dict(store.sql("SELECT number, campaign_id FROM campaign_numbers").fetchall())
+    assert found[x] == found[y]
+    assert found[z] != found[x]
+
+
+def test_two_farm_mobiles_continuing_one_numeric_sweep_are_one_campaign(store: Store) -> None:
+    """A SIM farm has no range, but a sweep in numeric order handed from one mobile to
+    the next (the second starts just past where the first stopped), with one prompt,
+    is one campaign's; a mobile continuing it with another prompt is not."""
+    a, b, c = "+8613912340011", "+8615823450012", "+8618734560013"
+    citizens = [f"+86138620{i:05d}" for i in range(0, 600, 3)]
+    rows = _dial(a, citizens[:60], 1, 9, 12.0) + _dial(b, citizens[60:120], 1, 14, 12.0)
+    rows += _dial(c, citizens[120:180], 1, 18, 16.0)
+    _farm_numbers(store, rows, [a, b, c])
+    link_campaigns(store)
+    found = dict(store.sql("SELECT number, campaign_id FROM campaign_numbers").fetchall())
+    linked = dict(store.sql("SELECT number, linked_by FROM campaign_numbers").fetchall())
+    assert found[a] == found[b] and "sweep" in linked[b]
+    assert found[c] != found[b]

@@ -365,3 +365,26 @@ def test_a_new_number_between_two_of_todays_campaign_numbers_is_that_campaign() 
     act = engine._observe(CallSetup("r3", far, "+8613800000005", "T", T + 6))
     campaign, confident, why = engine.assign(CallSetup("r3", far, "+8613800000005", "T", T), act)
     assert not any("next to it" in w for w in why)
+
+
+def test_a_prompt_length_shared_on_a_resellers_trunk_names_no_campaign() -> None:
+    """Among a vendor's clients (its range's campaigns) one prompt length tells them
+    apart; among the dozens of campaigns a reseller's trunk carries, a match of length is
+    often chance: it is only the best guess (for refusal memory), not a reported id."""
+    engine = _vendor_world(0.95)
+    engine.k.campaign_prompt.update({"C1": 12.0, "C2": 15.0, "C3": 18.0})
+    engine.k.trunk_campaigns["TM"] = {"C1": 3, "C2": 2, "C3": 4}
+    engine.k.range_campaigns["+862160001"] = {"C1": 1, "C2": 1}
+    engine.k.range_seen["+862160001"] = 2
+    mobile, landline = "+8615900001234", "+862160001077"  # a SIM farm's, the vendor's range
+    engine.k.kind_of[mobile], engine.k.block_of[mobile] = "mobile", mobile[:-4]
+    engine.classify([mobile, landline])
+    found = {}
+    for num in (mobile, landline):
+        call = CallSetup(f"p-{num}", num, "+8613800000009", "TM", T)
+        act = engine._observe(call)
+        for talk in (15.0, 15.1, 15.0):
+            engine.call_ended(num, "+8613800000009", True, talk, T + 20)
+        found[num] = engine.assign(call, act)
+    assert found[mobile][:2] == ("C2", False), found[mobile]
+    assert found[landline][:2] == ("C2", True), found[landline]

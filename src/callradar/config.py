@@ -175,6 +175,14 @@ SETTINGS: tuple[Setting, ...] = (
         "Shared citizens must also be at least this share of the smaller callee set of the two.",
     ),
     Setting(
+        "campaigns.callee_min_run_share",
+        0.9,
+        "Two numbers that dialled the same citizens are one slice re-dialled only if, over "
+        "the run of one of them from its first to its last shared citizen, at least this "
+        "share of its calls went to shared citizens (a re-dial follows the list; another "
+        "vendor sweeping the same stretch interleaves its own citizens).",
+    ),
+    Setting(
         "campaigns.handover_seconds",
         300.0,
         "A number that starts dialling at most this many seconds after another stopped, with "

@@ -23,13 +23,18 @@ them):
   target list and re-dials it from new numbers, so a shared slice is one
   campaign. Other vendors meet the same citizens too, so the two numbers must
   share a range (mobiles, which have none, must play the same prompt) and
-  their prompts, where both are clear, must agree;
+  their prompts, where both are clear, must agree. A re-dial follows the list:
+  over one number's run from its first to its last shared citizen, at least
+  ``campaigns.callee_min_run_share`` of its citizens are the other's (another
+  vendor sweeping the same stretch of the city in numeric order meets half of
+  them, between citizens of its own list);
 * ``sweep``: on one day, a number sweeping its list in numeric order starts
-  just past where another of its range stopped, with the same prompt: the
-  next slice of one sweep;
+  just past where another of its range stopped (mobiles: any two), with the
+  same prompt: the next slice of one sweep;
 * ``callees+prompt``: groups from different ranges (a vendor's landline range
-  and its virtual block) that play the same prompt and share a large part of
-  their callees (``campaigns.cross_range_*``); a number still on its own joins
+  and its virtual block) that play the same prompt, share a large part of
+  their callees (``campaigns.cross_range_*``) and hold a re-dial pair (above)
+  between them; a number still on its own joins
   the group whose citizens it re-dialled when it plays that group's prompt, or
   (``range+callees``) when it has no prompt yet but the group holds a number of
   its range (``campaigns.attach_min_shared``);
@@ -162,27 +167,38 @@ def _suspects(store: Any, min_score: float, min_calls: int) -> list[Suspect]:
     return [Suspect(*row) for row in rows]
 
 
-def _callee_pairs(
-    store: Any, min_shared: int, min_overlap: float
+def _redial_pairs(
+    store: Any, min_shared: int, min_run_share: float
 ) -> list[tuple[str, str, int, float]]:
-    """Pairs of suspects that dialled the same citizens (redials of one target slice)."""
+    """Pairs of suspects that dialled the same citizens (re-dials of one target slice),
+    with how many they share and what share of the smaller callee set that is.
+
+    A dialer re-dials a slice in list order, so the later number's calls between its
+    first and last shared citizen all go to the earlier number's citizens; a number of
+    another vendor sweeping the same stretch of the city (numeric order) crosses it and
+    interleaves citizens of its own list. At least ``min_run_share`` of one side's
+    distinct callees over the run from its first to its last shared citizen (in calling
+    order) must be shared."""
     return store.sql(
         """
         WITH sc AS (
-            SELECT DISTINCT caller, callee FROM _link_calls
+            SELECT caller, callee,
+                   row_number() OVER (PARTITION BY caller ORDER BY min(start_time), callee) AS r
+            FROM _link_calls GROUP BY caller, callee
         ), deg AS (
             SELECT caller, count(*) AS d FROM sc GROUP BY caller
         ), pairs AS (
-            SELECT a.caller AS x, b.caller AS y, count(*) AS shared
+            SELECT a.caller AS x, b.caller AS y, count(*) AS shared,
+                   max(a.r) - min(a.r) + 1 AS run_x, max(b.r) - min(b.r) + 1 AS run_y
             FROM sc a JOIN sc b ON a.callee = b.callee AND a.caller < b.caller
             GROUP BY ALL
         )
         SELECT x, y, shared, shared / least(dx.d, dy.d) AS overlap
         FROM pairs JOIN deg dx ON dx.caller = x JOIN deg dy ON dy.caller = y
-        WHERE shared >= ? AND shared / least(dx.d, dy.d) >= ?
+        WHERE shared >= ? AND shared / least(run_x, run_y) >= ?
         ORDER BY x, y
         """,
-        [min_shared, min_overlap],
+        [min_shared, min_run_share],
     ).fetchall()
 
 
@@ -339,10 +355,16 @@ def _group_ranges_and_prompts(
     return ranges, prompt
 
 
+def _redialled_groups(pairs: list[tuple[str, str]], uf: UnionFind) -> set[frozenset[str]]:
+    """The pairs of groups (by root) that hold the two numbers of some re-dial pair."""
+    return {frozenset((uf.find(x), uf.find(y))) for x, y in pairs}
+
+
 def _cross_range(
     store: Any,
     info: dict[str, Suspect],
     prompt_of: dict[str, float],
+    redials: list[tuple[str, str]],
     cfg: Config,
     uf: UnionFind,
     linked_by: dict[str, set[str]],
@@ -351,7 +373,9 @@ def _cross_range(
     (``callees+prompt``): a vendor dials one client's slice from its landline range and
     its virtual block alike, and re-dials it from new numbers days later, so the two
     groups share a large part of their callees; other vendors' groups with a colliding
-    prompt meet the same citizens only by chance."""
+    prompt meet the same citizens only by chance, or where their sweeps cross one
+    stretch of the city, so one number of each group must have re-dialled the other's
+    (``redials``, in list order; see :func:`_redial_pairs`)."""
 
     tol = float(cfg.get("campaigns.cross_range_prompt_tolerance_s"))
     min_shared = int(cfg.get("campaigns.cross_range_min_shared"))
@@ -360,6 +384,7 @@ def _cross_range(
     if len(members) < 2:
         return
     comp_ranges, comp_prompt = _group_ranges_and_prompts(members, info, prompt_of)
+    redialled = _redialled_groups(redials, uf)
     pairs = query_groups(
         store,
         f"""
@@ -380,6 +405,8 @@ def _cross_range(
     for x, y, _shared, _overlap in pairs:
         if abs(comp_prompt[x] - comp_prompt[y]) > tol or comp_ranges[x] & comp_ranges[y]:
             continue  # other prompts, or one range (whose groups were told apart on purpose)
+        if frozenset((x, y)) not in redialled:
+            continue
         if not uf.join(x, y):
             continue
         for m in members[x] + members[y]:
@@ -390,6 +417,7 @@ def _attach_by_callees(
     store: Any,
     info: dict[str, Suspect],
     prompt_of: dict[str, float],
+    redials: list[tuple[str, str]],
     cfg: Config,
     uf: UnionFind,
     linked_by: dict[str, set[str]],
@@ -402,7 +430,9 @@ def _attach_by_callees(
     holding a number of its own range, i.e. its vendor (``range+callees``; mobiles,
     which have no ranges, need one more shared citizen, and must not be called by more
     than ``campaigns.attach_mobile_max_called_by`` numbers: a person's phone is called
-    back by their contacts, who are also some campaign's callees)."""
+    back by their contacts, who are also some campaign's callees). The number must
+    have re-dialled citizens of one of the group's numbers in their order
+    (``redials``)."""
 
     min_shared = int(cfg.get("campaigns.attach_min_shared"))
     max_called_by = int(cfg.get("campaigns.attach_mobile_max_called_by"))
@@ -413,6 +443,7 @@ def _attach_by_callees(
     if not groups or not loose:
         return
     group_ranges, group_prompt = _group_ranges_and_prompts(groups, info, prompt_of)
+    redialled = _redialled_groups(redials, uf)
     hits = query_groups(
         store,
         f"""
@@ -446,7 +477,9 @@ def _attach_by_callees(
             signal, n = "callees", n - 1
         else:
             continue
-        if n < min_shared or n < 2 * second or not uf.join(best, number):
+        if n < min_shared or n < 2 * second or frozenset((best, number)) not in redialled:
+            continue
+        if not uf.join(best, number):
             continue
         linked_by[number].add(signal)
 
@@ -562,11 +595,14 @@ def _link(store: Any, cfg: Config) -> LinkResult:
     _heard_prompts(store, info, cfg, uf, linked_by)
     # pairs of numbers that re-dialled the same citizens, and the days each was active:
     # what tells one vendor's clients apart when their prompts collide
-    callee_pairs = _callee_pairs(
+    min_shared = int(cfg.get("campaigns.callee_min_shared"))
+    min_overlap = float(cfg.get("campaigns.callee_min_overlap"))
+    redials = _redial_pairs(
         store,
-        int(cfg.get("campaigns.callee_min_shared")),
-        float(cfg.get("campaigns.callee_min_overlap")),
+        min(min_shared, int(cfg.get("campaigns.attach_min_shared"))),
+        float(cfg.get("campaigns.callee_min_run_share")),
     )
+    callee_pairs = [p for p in redials if p[2] >= min_shared and p[3] >= min_overlap]
     days = {
         r.number: {
             (r.first_seen + timedelta(days=d)).date()
@@ -609,9 +645,10 @@ def _link(store: Any, cfg: Config) -> LinkResult:
             continue
         linked_by[x].add("callees")
         linked_by[y].add("callees")
-    # consecutive slices of one numeric sweep, playing the same prompt from one range
-    # (mobiles have no range: two vendors' SIM farms sweeping one stretch of the city
-    # would meet)
+    # consecutive slices of one numeric sweep, playing the same prompt from one range;
+    # mobiles have no range (a SIM farm's lines are scattered over the city's blocks), so
+    # two of them need only the agreeing prompts: another vendor's sweep would have to
+    # pass by exactly there, playing a prompt of the same length
     for x, y in _sweep_pairs(
         store,
         float(cfg.get("campaigns.sweep_min_ascending")),
@@ -620,7 +657,7 @@ def _link(store: Any, cfg: Config) -> LinkResult:
         px, py = prompt_of.get(x), prompt_of.get(y)
         if px is None or py is None or abs(px - py) > range_tol:
             continue  # a vendor's clients' slices also meet where one piece ends
-        if info[x].range != info[y].range:
+        if info[x].range != info[y].range and not mobile(x, y):
             continue  # and other vendors' sweeps pass by
         if not uf.join(x, y):
             continue
@@ -647,8 +684,11 @@ def _link(store: Any, cfg: Config) -> LinkResult:
                     continue
                 linked_by[number].add("handover")
                 linked_by[other].add("handover")
-    _cross_range(store, info, prompt_of, cfg, uf, linked_by)
-    _attach_by_callees(store, info, prompt_of, cfg, uf, linked_by)
+    # groups join through callees only where two of their numbers show a re-dial
+    strong = [(x, y) for x, y, n, _ in redials if n >= min_shared]
+    _cross_range(store, info, prompt_of, strong, cfg, uf, linked_by)
+    loose = [(x, y) for x, y, _, _ in redials]
+    _attach_by_callees(store, info, prompt_of, loose, cfg, uf, linked_by)
     _attach_by_run(info, prompt_of, cfg, uf, linked_by)
     components = uf.groups(info)
 

@@ -44,15 +44,18 @@ def find_peaks(
     """Centres (seconds, ascending) of the talk-time peaks in ``talks``.
 
     A peak is a bin whose count within ``half_width`` is the largest within
-    ``half_width`` either side, holds at least ``min_calls`` calls, twice the
-    count an equally wide window typically holds in the surrounding
+    ``half_width`` either side, holds at least ``min_calls`` calls, 1.75 times
+    the count an equally wide window typically holds in the surrounding
     ``background_s`` seconds (the thin spread of hang-ups and conversations;
     neighbouring peaks left out), and ``min_z`` standard deviations above it
     (a Poisson count). When talk times are recorded to a tenth of a second, a
     bin holding over ``pile_ratio`` times its neighbours is a pile at one exact
-    value (a time-out), not a prompt, and is left out first. Its centre is
-    the mean of the talks within ``half_width`` of the peak bin. Two prompts
-    closer than ``half_width`` show as one peak.
+    value (a time-out), not a prompt, and is left out first. Peaks are taken
+    strongest first, each placed at the densest bins of its window and its calls
+    set aside before the next is sought (a weaker prompt a few tenths of a second
+    beside a strong one is then judged on its own calls). Its centre is the mean
+    of the talks within ``half_width`` of the peak bin. Two prompts closer than
+    ``half_width`` show as one peak.
     """
     t = np.asarray(talks, dtype=float)
     t = t[(t >= LOW) & (t <= HIGH)]
@@ -71,36 +74,52 @@ def find_peaks(
             t, bins = t[~pile[bins]], bins[~pile[bins]]
             counts[pile] = 0.0
     half = max(1, round(half_width / BIN))
-    near = _window_sum(counts, half)
-    # the thin spread around, over the surrounding seconds, scaled to a peak-wide window
     wide_half = max(half + 1, round(background_s / BIN))
+    floor = 0.5 * counts.mean()  # an empty stretch is no evidence
+    peeled = np.zeros(len(counts), dtype=bool)
+    centres = []
+    # strongest peak first; its calls are then taken out, so a weaker prompt a few tenths
+    # of a second beside it is judged on its own calls, against a background that holds
+    # neither peak
+    while True:
+        left = np.where(peeled, 0.0, counts)
+        near = _window_sum(left, half)
+        background = _background(np.where(peeled, np.nan, counts), wide_half, floor)
+        background *= 2 * half + 1
+        ranked = near - np.arange(len(near)) * 1e-9  # ties go to the first bin
+        ok = (
+            (ranked >= _window_max(ranked, half))
+            & (near >= min_calls)
+            & (near >= 1.75 * background)
+            & (near >= background + min_z * np.sqrt(background))
+        )
+        if not ok.any():
+            break
+        b = int(np.flatnonzero(ok)[np.argmax(near[ok])])
+        # a window straddling two prompts a few tenths apart can hold the most calls:
+        # the peak sits at the densest few bins inside it
+        lo = max(0, b - half)
+        b = lo + int(np.argmax(_window_sum(left, 1)[lo : b + half + 1]))
+        sel = (np.abs(bins - b) <= half) & ~peeled[bins]
+        centres.append(float(t[sel].mean()))
+        # (one bin more each side: the jitter's tail must not pass for a prompt beside it)
+        peeled[max(0, b - half - 1) : b + half + 2] = True
+    return np.asarray(sorted(centres))
+
+
+def _background(counts: np.ndarray, wide_half: int, floor: float) -> np.ndarray:
+    """Per bin, the typical count of a bin in the surrounding ``wide_half`` bins: the
+    mean of the lower four fifths of them (a neighbouring campaign's peak is left out,
+    and a sparse stretch is not all zeros), never below ``floor``. NaN bins (peaks
+    already found) are left out."""
     padded = np.concatenate([np.full(wide_half, np.nan), counts, np.full(wide_half, np.nan)])
     windows = np.lib.stride_tricks.sliding_window_view(padded, 2 * wide_half + 1)
-    # the surroundings' typical bin: the mean of the lower four fifths of their bins
-    # (a neighbouring campaign's peak is left out, and a sparse stretch is not all zeros)
-    ordered = np.sort(windows, axis=1)  # NaN (past the ends) sorts last
+    ordered = np.sort(windows, axis=1)  # NaN (past the ends, or peeled) sorts last
     valid = np.sum(~np.isnan(windows), axis=1)
     keep = np.maximum(1, (valid * 4) // 5)
     lower = np.where(np.arange(windows.shape[1]) < keep[:, None], np.nan_to_num(ordered), 0.0)
-    # (the lower four fifths of Poisson-like counts average about 0.8 of their mean),
-    # and never below half the range's mean density (an empty stretch is no evidence)
-    typical = np.maximum(1.25 * lower.sum(axis=1) / keep, 0.5 * counts.mean())
-    background = typical * (2 * half + 1)
-    # one bin per peak: ties go to the first bin
-    ranked = near - np.arange(len(near)) * 1e-9
-    local_max = ranked >= _window_max(ranked, half)
-    ok = (
-        local_max
-        & (near >= min_calls)
-        & (near >= 2.0 * background)
-        & (near >= background + min_z * np.sqrt(background))
-    )
-    centres = []
-    for b in np.flatnonzero(ok):
-        centre = LOW + b * BIN
-        sel = np.abs(t - centre) <= half_width + 1e-9
-        centres.append(float(t[sel].mean()))
-    return np.asarray(sorted(centres))
+    # (the lower four fifths of Poisson-like counts average about 0.8 of their mean)
+    return np.maximum(1.25 * lower.sum(axis=1) / keep, floor)
 
 
 def _window_max(values: np.ndarray, half: int) -> np.ndarray:

@@ -474,9 +474,10 @@ class Engine:
            when it clearly leads (twice the runner-up's citizens); a campaign whose slice
            most of its callees are, from any range, is a candidate for refusal memory.
         3. Once its answered calls show a prompt length, only campaigns with that prompt
-           remain; if none of the candidates has it, the campaigns on its trunk that do;
-           if none does, it is a campaign not seen before (a provisional id per range
-           and prompt). Before its prompt is clear (three answered calls at one length),
+           remain; if none of the candidates has it, the campaigns on its trunk that do
+           (from a trunk alone, only a best guess: a reseller's trunk carries dozens of
+           campaigns, and their prompt lengths collide); if none does, it is a campaign
+           not seen before (a provisional id per range and prompt). Before its prompt is clear (three answered calls at one length),
            a single call that ended at exactly one candidate's prompt makes that one the
            best guess (for refusal memory; too little to report the id).
 
@@ -496,7 +497,8 @@ class Engine:
                 for c, m in dist.items():
                     votes[c] = votes.get(c, 0.0) + weight * m / total
         trunk_dist = k.trunk_campaigns.get(call.trunk) or {}
-        if not votes and trunk_dist:
+        trunk_only = not votes  # a reseller's trunk: many campaigns, prompts collide
+        if trunk_only and trunk_dist:
             total = sum(trunk_dist.values())
             why.append(f"trunk {call.trunk} carries {len(trunk_dist)} campaign(s)")
             votes = {c: 0.5 * m / total for c, m in trunk_dist.items()}
@@ -533,6 +535,7 @@ class Engine:
         if prompt is not None:
             matching = {c: v for c, v in votes.items() if abs(prompts.get(c, -99) - prompt) <= tol}
             if not matching and not by_callees:
+                trunk_only = True
                 matching = {
                     c: m / 1e6
                     for c, m in trunk_dist.items()
@@ -540,7 +543,9 @@ class Engine:
                 }
             if matching:
                 votes = matching
-                confident = confident or len(matching) == 1
+                # one prompt among a vendor's campaigns tells its clients apart; among
+                # the dozens a reseller's trunk carries, a match of length is often chance
+                confident = confident or (len(matching) == 1 and not trunk_only)
                 why.append(f"its answered calls end at {prompt:.1f} s, that campaign's prompt")
             elif by_callees:
                 pass  # the slice it re-dials says more than a prompt length shared by many
