@@ -477,9 +477,10 @@ class Engine:
            remain; if none of the candidates has it, the campaigns on its trunk that do
            (from a trunk alone, only a best guess: a reseller's trunk carries dozens of
            campaigns, and their prompt lengths collide); if none does, it is a campaign
-           not seen before (a provisional id per range and prompt). Before its prompt is clear (three answered calls at one length),
-           a single call that ended at exactly one candidate's prompt makes that one the
-           best guess (for refusal memory; too little to report the id).
+           not seen before (a provisional id per range and prompt). Before its prompt is
+           clear (three answered calls at one length), a single call that ended at
+           exactly one candidate's prompt makes that one the best guess (for refusal
+           memory; too little to report the id).
 
         Returns the campaign, whether the evidence singles it out (a vendor's range
         alone does not tell its clients apart), and the evidence.
