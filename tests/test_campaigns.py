@@ -330,28 +330,41 @@ def test_a_phone_its_contacts_call_joins_no_campaign_by_callees(store: Store) ->
     assert len(farm) == 1 and found.get(quiet) not in farm
 
 
-def _quiet(store: Store, number: str) -> None:
-    """``number`` placed only three unanswered calls, to citizens nobody else dialled."""
+def _quiet(store: Store, number: str, hour: int = 12) -> None:
+    """``number`` placed only three unanswered calls, to citizens nobody else dialled,
+    from ``hour`` on the first day."""
     store.sql("DELETE FROM calls WHERE caller = ?", [number])
     store.con.executemany(
         "INSERT INTO calls (call_id, start_time, end_time, caller, callee, trunk, ring_seconds,"
-        " answered, talk_seconds, end_reason) VALUES (?, TIMESTAMPTZ '2024-07-01 12:00:00+08'"
-        " + INTERVAL (?) MINUTE, TIMESTAMPTZ '2024-07-01 12:00:30+08' + INTERVAL (?) MINUTE,"
+        " answered, talk_seconds, end_reason) VALUES (?, TIMESTAMPTZ '2024-07-01 00:00:00+08'"
+        " + INTERVAL (?) MINUTE, TIMESTAMPTZ '2024-07-01 00:00:30+08' + INTERVAL (?) MINUTE,"
         " ?, ?, 'TA', 30, false, 0, 'no_answer')",
-        [(f"q{number}{i}", i, i, number, f"+86138900000{i:02d}") for i in range(3)],
-    )
+        [(f"q{number}{i}", hour * 60 + i, hour * 60 + i, number, f"+86138900{hour:02d}00{i:02d}")
+         for i in range(3)],
+    )  # fmt: skip
 
 
 def test_a_quiet_number_inside_a_campaigns_run_of_lines_joins_it(store: Store) -> None:
     build(store)
     inside, edge = A_NUMBERS[2], A_NUMBERS[5]
     _quiet(store, inside)
-    _quiet(store, edge)
+    _quiet(store, edge)  # after the run's lines below it started: the line taken next
     link_campaigns(store)
     found = dict(store.sql("SELECT number, campaign_id FROM campaign_numbers").fetchall())
     linked = dict(store.sql("SELECT number, linked_by FROM campaign_numbers").fetchall())
     assert linked[inside] == "run" and found[inside] == found[A_NUMBERS[0]]
-    # at the end of the run there is no number of the campaign above it: it stays alone
+    assert linked[edge] == "run" and found[edge] == found[A_NUMBERS[0]]
+
+
+def test_a_quiet_number_above_a_run_that_started_before_it_stays_alone(store: Store) -> None:
+    """A dialer takes a client's lines in order: a line above the run that was dialling
+    before the run's newest line started is not the one it took next (it may be the
+    first line of another client's run)."""
+    build(store)
+    edge = A_NUMBERS[5]
+    _quiet(store, edge, hour=8)  # the run's lines start at 09:00
+    link_campaigns(store)
+    found = dict(store.sql("SELECT number, campaign_id FROM campaign_numbers").fetchall())
     assert found[edge] != found[A_NUMBERS[0]]
 
 

@@ -241,7 +241,8 @@ SETTINGS: tuple[Setting, ...] = (
         3,
         "A suspect still on its own joins the group of its nearest linked numbers below "
         "and above it in its range when both are of that group and each at most this far "
-        "away in number order (a dialer takes a client's lines from a range in a run).",
+        "away in number order (a dialer takes a client's lines from a range in a run, in "
+        "order); or the group just below it, when it started after all that group's lines.",
     ),
     Setting(
         "campaigns.attach_mobile_max_called_by",

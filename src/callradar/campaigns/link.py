@@ -40,7 +40,9 @@ them):
   its range (``campaigns.attach_min_shared``);
 * ``run``: a number still on its own whose nearest linked numbers below and above
   it in its range (at most ``campaigns.run_max_gap`` away) are of one group joins
-  it: a dialer takes a client's lines from its range in a run;
+  it: a dialer takes a client's lines from its range in a run, in order, so the
+  line just above a group's top one that started after all of them is the next
+  it took;
 * ``handover``: one number starts dialling within ``campaigns.handover_seconds``
   of another's last call, with the same prompt, from the same range or main
   trunk;
@@ -72,12 +74,13 @@ import bisect
 from collections import Counter, defaultdict
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any, NamedTuple
+from typing import Any
 
 import numpy as np
 
 from callradar.campaigns import prompts
-from callradar.campaigns.slices import GROUP_CALLEES, Slices, query_groups
+from callradar.campaigns.groups import Suspect, attach_by_callees, attach_by_run, cross_range
+from callradar.campaigns.slices import Slices
 from callradar.campaigns.unionfind import UnionFind
 from callradar.config import Config
 
@@ -113,22 +116,6 @@ _PROMPT_SQL = """
         WHERE s.answered AND abs(s.talk_seconds - t.mode_bin) <= 0.3
         GROUP BY s.{key}
     )"""
-
-
-class Suspect(NamedTuple):
-    """A number whose best detect score reaches ``campaigns.min_score``."""
-
-    number: str
-    score: float
-    trunk: str  # its main ingress trunk
-    block: str
-    range: str  # 1000-number range for fixed lines, else the block
-    prompt: float | None  # its own recorded-prompt estimate, where clear
-    share: float  # share of its answered calls at that prompt
-    calls: int
-    first_seen: Any
-    last_seen: Any
-    kind: str
 
 
 def _suspects(store: Any, min_score: float, min_calls: int) -> list[Suspect]:
@@ -341,193 +328,6 @@ def _sweep_pairs(store: Any, min_ascending: float, max_gap: float) -> list[tuple
     return pairs
 
 
-def _group_ranges_and_prompts(
-    groups: dict[str, list[str]], info: dict[str, Suspect], prompt_of: dict[str, float]
-) -> tuple[dict[str, set[str]], dict[str, float]]:
-    """Per group of numbers, the ranges its numbers come from and the mean prompt of
-    those that play one (groups none of whose numbers does have no prompt)."""
-    ranges = {c: {info[m].range for m in ms} for c, ms in groups.items()}
-    prompt = {
-        c: float(np.mean(p))
-        for c, ms in groups.items()
-        if (p := [prompt_of[m] for m in ms if m in prompt_of])
-    }
-    return ranges, prompt
-
-
-def _redialled_groups(pairs: list[tuple[str, str]], uf: UnionFind) -> set[frozenset[str]]:
-    """The pairs of groups (by root) that hold the two numbers of some re-dial pair."""
-    return {frozenset((uf.find(x), uf.find(y))) for x, y in pairs}
-
-
-def _cross_range(
-    store: Any,
-    info: dict[str, Suspect],
-    prompt_of: dict[str, float],
-    redials: list[tuple[str, str]],
-    cfg: Config,
-    uf: UnionFind,
-    linked_by: dict[str, set[str]],
-) -> None:
-    """Join groups from different ranges that play the same prompt to the same citizens
-    (``callees+prompt``): a vendor dials one client's slice from its landline range and
-    its virtual block alike, and re-dials it from new numbers days later, so the two
-    groups share a large part of their callees; other vendors' groups with a colliding
-    prompt meet the same citizens only by chance, or where their sweeps cross one
-    stretch of the city, so one number of each group must have re-dialled the other's
-    (``redials``, in list order; see :func:`_redial_pairs`)."""
-
-    tol = float(cfg.get("campaigns.cross_range_prompt_tolerance_s"))
-    min_shared = int(cfg.get("campaigns.cross_range_min_shared"))
-    min_overlap = float(cfg.get("campaigns.cross_range_min_overlap"))
-    members = uf.groups(prompt_of)
-    if len(members) < 2:
-        return
-    comp_ranges, comp_prompt = _group_ranges_and_prompts(members, info, prompt_of)
-    redialled = _redialled_groups(redials, uf)
-    pairs = query_groups(
-        store,
-        f"""
-        WITH {GROUP_CALLEES}, size AS (
-            SELECT grp, count(*) AS n FROM gc GROUP BY grp
-        ), shared AS (
-            SELECT a.grp AS x, b.grp AS y, count(*) AS shared
-            FROM gc a JOIN gc b ON a.callee = b.callee AND a.grp < b.grp GROUP BY ALL
-        )
-        SELECT x, y, shared, shared / least(sx.n, sy.n)
-        FROM shared JOIN size sx ON sx.grp = x JOIN size sy ON sy.grp = y
-        WHERE shared >= ? AND shared / least(sx.n, sy.n) >= ?
-        ORDER BY shared DESC, x, y
-        """,
-        members,
-        [min_shared, min_overlap],
-    )
-    for x, y, _shared, _overlap in pairs:
-        if abs(comp_prompt[x] - comp_prompt[y]) > tol or comp_ranges[x] & comp_ranges[y]:
-            continue  # other prompts, or one range (whose groups were told apart on purpose)
-        if frozenset((x, y)) not in redialled:
-            continue
-        if not uf.join(x, y):
-            continue
-        for m in members[x] + members[y]:
-            linked_by[m].add("callees+prompt")
-
-
-def _attach_by_callees(
-    store: Any,
-    info: dict[str, Suspect],
-    prompt_of: dict[str, float],
-    redials: list[tuple[str, str]],
-    cfg: Config,
-    uf: UnionFind,
-    linked_by: dict[str, set[str]],
-) -> None:
-    """A number still on its own joins the group whose citizens it re-dialled: a vendor
-    gives each client its own slice of the target list, so the group that dialled most
-    of the same citizens before is its campaign. A number with a prompt of its own
-    joins a group playing that prompt, from any range (``callees+prompt``); a number
-    that never played its prompt to a listener (a handful of calls) joins a group
-    holding a number of its own range, i.e. its vendor (``range+callees``; mobiles,
-    which have no ranges, need one more shared citizen, and must not be called by more
-    than ``campaigns.attach_mobile_max_called_by`` numbers: a person's phone is called
-    back by their contacts, who are also some campaign's callees). The number must
-    have re-dialled citizens of one of the group's numbers in their order
-    (``redials``)."""
-
-    min_shared = int(cfg.get("campaigns.attach_min_shared"))
-    max_called_by = int(cfg.get("campaigns.attach_mobile_max_called_by"))
-    tol = float(cfg.get("campaigns.cross_range_prompt_tolerance_s"))
-    members = uf.groups(info)
-    groups = {c: ms for c, ms in members.items() if len(ms) > 1}
-    loose = [ms[0] for ms in members.values() if len(ms) == 1]
-    if not groups or not loose:
-        return
-    group_ranges, group_prompt = _group_ranges_and_prompts(groups, info, prompt_of)
-    redialled = _redialled_groups(redials, uf)
-    hits = query_groups(
-        store,
-        f"""
-        WITH {GROUP_CALLEES}, lc AS (
-            SELECT DISTINCT c.caller AS number, c.callee
-            FROM _link_calls c JOIN _link_loose l ON l.number = c.caller
-        )
-        SELECT number, list(grp ORDER BY shared DESC, grp), list(shared ORDER BY shared DESC),
-               (SELECT count(DISTINCT b.caller) FROM calls b WHERE b.callee = number)
-        FROM (SELECT lc.number, gc.grp, count(*) AS shared FROM lc JOIN gc USING (callee)
-              GROUP BY ALL)
-        GROUP BY number ORDER BY number
-        """,
-        groups,
-        loose=loose,
-    )
-    for number, comps, shared, called_by in hits:
-        rng = info[number].range
-        mobile = info[number].kind == "mobile"
-        best, n = comps[0], shared[0]
-        second = shared[1] if len(shared) > 1 else 0
-        prompt = prompt_of.get(number)
-        if prompt is not None:
-            theirs = group_prompt.get(best)
-            if theirs is None or abs(theirs - prompt) > tol:
-                continue
-            signal = "callees+prompt"
-        elif rng in group_ranges[best] and not mobile:
-            signal = "range+callees"
-        elif mobile and called_by <= max_called_by:
-            signal, n = "callees", n - 1
-        else:
-            continue
-        if n < min_shared or n < 2 * second or frozenset((best, number)) not in redialled:
-            continue
-        if not uf.join(best, number):
-            continue
-        linked_by[number].add(signal)
-
-
-def _attach_by_run(
-    info: dict[str, Suspect],
-    prompt_of: dict[str, float],
-    cfg: Config,
-    uf: UnionFind,
-    linked_by: dict[str, set[str]],
-) -> None:
-    """A number still on its own between two numbers of one group in its range (the
-    nearest linked number below it and the nearest above it, each at most
-    ``campaigns.run_max_gap`` away) joins that group (``run``): a dialer takes a
-    client's lines from the range it bought in a run. A group of at least three numbers
-    only, and a number playing a prompt of its own must play the group's."""
-    gap = int(cfg.get("campaigns.run_max_gap"))
-    tol = float(cfg.get("campaigns.range_prompt_tolerance_s"))
-    members = uf.groups(info)
-    size = {root: len(ms) for root, ms in members.items()}
-    by_range: dict[str, list[tuple[int, str]]] = defaultdict(list)
-    for number, r in info.items():
-        if r.range and r.kind != "mobile":
-            by_range[r.range].append((int(number[1:]), number))
-    joins: list[tuple[str, str]] = []
-    for numbers in by_range.values():
-        numbers.sort()
-        linked = [(v, n) for v, n in numbers if size[uf.find(n)] >= 3]
-        values = [v for v, _ in linked]
-        for v, number in numbers:
-            if size[uf.find(number)] != 1:
-                continue
-            i = bisect.bisect_left(values, v)
-            if i == 0 or i == len(values):
-                continue
-            (lo, below), (hi, above) = linked[i - 1], linked[i]
-            group = uf.find(below)
-            if v - lo > gap or hi - v > gap or uf.find(above) != group:
-                continue
-            mine, theirs = prompt_of.get(number), prompt_of.get(below)
-            if mine is not None and (theirs is None or abs(mine - theirs) > tol):
-                continue
-            joins.append((below, number))
-    for below, number in joins:
-        if uf.join(below, number):
-            linked_by[number].add("run")
-
-
 def _heard_prompts(
     store: Any,
     info: dict[str, Suspect],
@@ -686,10 +486,10 @@ def _link(store: Any, cfg: Config) -> LinkResult:
                 linked_by[other].add("handover")
     # groups join through callees only where two of their numbers show a re-dial
     strong = [(x, y) for x, y, n, _ in redials if n >= min_shared]
-    _cross_range(store, info, prompt_of, strong, cfg, uf, linked_by)
+    cross_range(store, info, prompt_of, strong, cfg, uf, linked_by)
     loose = [(x, y) for x, y, _, _ in redials]
-    _attach_by_callees(store, info, prompt_of, loose, cfg, uf, linked_by)
-    _attach_by_run(info, prompt_of, cfg, uf, linked_by)
+    attach_by_callees(store, info, prompt_of, loose, cfg, uf, linked_by)
+    attach_by_run(info, prompt_of, cfg, uf, linked_by)
     components = uf.groups(info)
 
     previous = dict(store.sql("SELECT number, campaign_id FROM campaign_numbers").fetchall())
