@@ -279,6 +279,27 @@ def test_union_find_keeps_sets_heard_playing_different_prompts_apart() -> None:
     assert uf.prompts[uf.find("a")] == {"PR1", "PR2"}
 
 
+def _farm_numbers(
+    store: Store, rows: list[tuple[Any, ...]], farm: list[str], scored: str = "2024-07-03"
+) -> None:
+    """Calls ``(caller, callee, start, answered, talk)`` on trunk MOB from SIM-farm
+    mobiles, each scored as a suspect."""
+    store.con.executemany(
+        "INSERT INTO calls (call_id, start_time, end_time, caller, callee, trunk, ring_seconds,"
+        " answered, talk_seconds, end_reason) VALUES (?, ?::TIMESTAMPTZ, ?::TIMESTAMPTZ"
+        " + INTERVAL 40 SECOND, ?, ?, 'MOB', 8, ?, ?, 'caller_hangup')",
+        [(f"m{i}", r[2], r[2], r[0], r[1], r[3], r[4]) for i, r in enumerate(rows)],
+    )
+    store.con.executemany(
+        "INSERT INTO numbers (number, kind, carrier, area, block) VALUES (?, 'mobile', '', '', ?)",
+        [(num, num[:-4]) for num in farm],
+    )
+    store.con.executemany(
+        "INSERT INTO number_scores VALUES (?, ?::DATE, 0.95, 'burst', 'test', now())",
+        [(num, scored) for num in farm],
+    )
+
+
 def _sim_farm(store: Store, called_back_by: int) -> str:
     """Three SIM-farm mobiles re-dialling one client's citizens with one prompt, and a
     fourth, quiet one (no answered call) dialling eight of the same citizens."""
@@ -296,20 +317,7 @@ def _sim_farm(store: Store, called_back_by: int) -> str:
         rows.append((farm[3], citizens[j * 7], f"2024-07-02 15:{j:02d}:00+08", False, 0.0))
     for j in range(called_back_by):
         rows.append((citizens[j * 7], farm[3], f"2024-07-02 18:{j:02d}:00+08", True, 60.0))
-    store.con.executemany(
-        "INSERT INTO calls (call_id, start_time, end_time, caller, callee, trunk, ring_seconds,"
-        " answered, talk_seconds, end_reason) VALUES (?, ?::TIMESTAMPTZ, ?::TIMESTAMPTZ"
-        " + INTERVAL 40 SECOND, ?, ?, 'MOB', 8, ?, ?, 'caller_hangup')",
-        [(f"f{i}", r[2], r[2], r[0], r[1], r[3], r[4]) for i, r in enumerate(rows)],
-    )
-    store.con.executemany(
-        "INSERT INTO numbers (number, kind, carrier, area, block) VALUES (?, 'mobile', '', '', ?)",
-        [(num, num[:-4]) for num in farm],
-    )
-    store.con.executemany(
-        "INSERT INTO number_scores VALUES (?, DATE '2024-07-02', 0.95, 'burst', 'test', now())",
-        [(num,) for num in farm],
-    )
+    _farm_numbers(store, rows, farm, scored="2024-07-02")
     return farm[3]
 
 
@@ -385,25 +393,6 @@ def test_a_weaker_prompt_beside_a_strong_one_is_its_own_peak() -> None:
     peaks = find_peaks(np.round(np.concatenate(talks), 1))
     assert len(peaks) == 3
     assert np.allclose(peaks, [12.1, 13.1, 13.7], atol=0.15)
-
-
-def _farm_numbers(store: Store, rows: list[tuple[Any, ...]], farm: list[str]) -> None:
-    """Calls ``(caller, callee, start, answered, talk)`` on trunk MOB from SIM-farm
-    mobiles, each scored as a suspect."""
-    store.con.executemany(
-        "INSERT INTO calls (call_id, start_time, end_time, caller, callee, trunk, ring_seconds,"
-        " answered, talk_seconds, end_reason) VALUES (?, ?::TIMESTAMPTZ, ?::TIMESTAMPTZ"
-        " + INTERVAL 40 SECOND, ?, ?, 'MOB', 8, ?, ?, 'caller_hangup')",
-        [(f"m{i}", r[2], r[2], r[0], r[1], r[3], r[4]) for i, r in enumerate(rows)],
-    )
-    store.con.executemany(
-        "INSERT INTO numbers (number, kind, carrier, area, block) VALUES (?, 'mobile', '', '', ?)",
-        [(num, num[:-4]) for num in farm],
-    )
-    store.con.executemany(
-        "INSERT INTO number_scores VALUES (?, DATE '2024-07-03', 0.95, 'burst', 'test', now())",
-        [(num,) for num in farm],
-    )
 
 
 def _dial(number: str, callees: list[str], day: int, hour: int, prompt: float) -> list[Any]:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import bisect
 from collections import defaultdict
+from dataclasses import dataclass
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -47,20 +48,28 @@ def _group_ranges_and_prompts(
     return ranges, prompt
 
 
-def _redialled_groups(pairs: list[tuple[str, str]], uf: UnionFind) -> set[frozenset[str]]:
-    """The pairs of groups (by root) that hold the two numbers of some re-dial pair."""
-    return {frozenset((uf.find(x), uf.find(y))) for x, y in pairs}
+@dataclass
+class Linking:
+    """What the joins read and change: the store, the suspects, their prompt lengths, the
+    settings, the sets found so far, and the signals that linked each number."""
+
+    store: Any
+    info: dict[str, Suspect]
+    prompt_of: dict[str, float]
+    cfg: Config
+    uf: UnionFind
+    linked_by: dict[str, set[str]]
+
+    def describe(
+        self, groups: dict[str, list[str]], redials: list[tuple[str, str]]
+    ) -> tuple[dict[str, set[str]], dict[str, float], set[frozenset[str]]]:
+        """The groups' ranges and mean prompts, and the pairs of groups (by root) that
+        hold the two numbers of some re-dial pair."""
+        ranges, prompt = _group_ranges_and_prompts(groups, self.info, self.prompt_of)
+        return ranges, prompt, {frozenset((self.uf.find(x), self.uf.find(y))) for x, y in redials}
 
 
-def cross_range(
-    store: Any,
-    info: dict[str, Suspect],
-    prompt_of: dict[str, float],
-    redials: list[tuple[str, str]],
-    cfg: Config,
-    uf: UnionFind,
-    linked_by: dict[str, set[str]],
-) -> None:
+def cross_range(lk: Linking, redials: list[tuple[str, str]]) -> None:
     """Join groups from different ranges that play the same prompt to the same citizens
     (``callees+prompt``): a vendor dials one client's slice from its landline range and
     its virtual block alike, and re-dials it from new numbers days later, so the two
@@ -69,16 +78,15 @@ def cross_range(
     stretch of the city, so one number of each group must have re-dialled the other's
     (``redials``, in list order; see ``link._redial_pairs``)."""
 
-    tol = float(cfg.get("campaigns.cross_range_prompt_tolerance_s"))
-    min_shared = int(cfg.get("campaigns.cross_range_min_shared"))
-    min_overlap = float(cfg.get("campaigns.cross_range_min_overlap"))
-    members = uf.groups(prompt_of)
+    tol = float(lk.cfg.get("campaigns.cross_range_prompt_tolerance_s"))
+    min_shared = int(lk.cfg.get("campaigns.cross_range_min_shared"))
+    min_overlap = float(lk.cfg.get("campaigns.cross_range_min_overlap"))
+    members = lk.uf.groups(lk.prompt_of)
     if len(members) < 2:
         return
-    comp_ranges, comp_prompt = _group_ranges_and_prompts(members, info, prompt_of)
-    redialled = _redialled_groups(redials, uf)
+    comp_ranges, comp_prompt, redialled = lk.describe(members, redials)
     pairs = query_groups(
-        store,
+        lk.store,
         f"""
         WITH {GROUP_CALLEES}, size AS (
             SELECT grp, count(*) AS n FROM gc GROUP BY grp
@@ -99,21 +107,13 @@ def cross_range(
             continue  # other prompts, or one range (whose groups were told apart on purpose)
         if frozenset((x, y)) not in redialled:
             continue
-        if not uf.join(x, y):
+        if not lk.uf.join(x, y):
             continue
         for m in members[x] + members[y]:
-            linked_by[m].add("callees+prompt")
+            lk.linked_by[m].add("callees+prompt")
 
 
-def attach_by_callees(
-    store: Any,
-    info: dict[str, Suspect],
-    prompt_of: dict[str, float],
-    redials: list[tuple[str, str]],
-    cfg: Config,
-    uf: UnionFind,
-    linked_by: dict[str, set[str]],
-) -> None:
+def attach_by_callees(lk: Linking, redials: list[tuple[str, str]]) -> None:
     """A number still on its own joins the group whose citizens it re-dialled: a vendor
     gives each client its own slice of the target list, so the group that dialled most
     of the same citizens before is its campaign. A number with a prompt of its own
@@ -126,18 +126,17 @@ def attach_by_callees(
     have re-dialled citizens of one of the group's numbers in their order
     (``redials``)."""
 
-    min_shared = int(cfg.get("campaigns.attach_min_shared"))
-    max_called_by = int(cfg.get("campaigns.attach_mobile_max_called_by"))
-    tol = float(cfg.get("campaigns.cross_range_prompt_tolerance_s"))
-    members = uf.groups(info)
+    min_shared = int(lk.cfg.get("campaigns.attach_min_shared"))
+    max_called_by = int(lk.cfg.get("campaigns.attach_mobile_max_called_by"))
+    tol = float(lk.cfg.get("campaigns.cross_range_prompt_tolerance_s"))
+    members = lk.uf.groups(lk.info)
     groups = {c: ms for c, ms in members.items() if len(ms) > 1}
     loose = [ms[0] for ms in members.values() if len(ms) == 1]
     if not groups or not loose:
         return
-    group_ranges, group_prompt = _group_ranges_and_prompts(groups, info, prompt_of)
-    redialled = _redialled_groups(redials, uf)
+    group_ranges, group_prompt, redialled = lk.describe(groups, redials)
     hits = query_groups(
-        store,
+        lk.store,
         f"""
         WITH {GROUP_CALLEES}, lc AS (
             SELECT DISTINCT c.caller AS number, c.callee
@@ -153,11 +152,11 @@ def attach_by_callees(
         loose=loose,
     )
     for number, comps, shared, called_by in hits:
-        rng = info[number].range
-        mobile = info[number].kind == "mobile"
+        rng = lk.info[number].range
+        mobile = lk.info[number].kind == "mobile"
         best, n = comps[0], shared[0]
         second = shared[1] if len(shared) > 1 else 0
-        prompt = prompt_of.get(number)
+        prompt = lk.prompt_of.get(number)
         if prompt is not None:
             theirs = group_prompt.get(best)
             if theirs is None or abs(theirs - prompt) > tol:
@@ -171,18 +170,12 @@ def attach_by_callees(
             continue
         if n < min_shared or n < 2 * second or frozenset((best, number)) not in redialled:
             continue
-        if not uf.join(best, number):
+        if not lk.uf.join(best, number):
             continue
-        linked_by[number].add(signal)
+        lk.linked_by[number].add(signal)
 
 
-def attach_by_run(
-    info: dict[str, Suspect],
-    prompt_of: dict[str, float],
-    cfg: Config,
-    uf: UnionFind,
-    linked_by: dict[str, set[str]],
-) -> None:
+def attach_by_run(lk: Linking) -> None:
     """A number still on its own between two numbers of one group in its range (the
     nearest linked number below it and the nearest above it, each at most
     ``campaigns.run_max_gap`` away) joins that group (``run``): a dialer takes a
@@ -192,57 +185,57 @@ def attach_by_run(
     all the group's lines of the range did, the line its dialer took next, unless a
     group starting above it was already dialling before it (it could be that group's
     first line). A number playing a prompt of its own must play the group's."""
-    gap = int(cfg.get("campaigns.run_max_gap"))
-    tol = float(cfg.get("campaigns.range_prompt_tolerance_s"))
-    members = uf.groups(info)
+    gap = int(lk.cfg.get("campaigns.run_max_gap"))
+    tol = float(lk.cfg.get("campaigns.range_prompt_tolerance_s"))
+    members = lk.uf.groups(lk.info)
     size = {root: len(ms) for root, ms in members.items()}
     by_range: dict[str, list[tuple[int, str]]] = defaultdict(list)
-    for number, r in info.items():
+    for number, r in lk.info.items():
         if r.range and r.kind != "mobile":
             by_range[r.range].append((int(number[1:]), number))
 
     def started(n: str) -> float:
-        first = info[n].first_seen
+        first = lk.info[n].first_seen
         return first.timestamp() if first is not None else float("inf")
 
     joins: list[tuple[str, str]] = []
     for numbers in by_range.values():
         numbers.sort()
-        linked = [(v, n) for v, n in numbers if size[uf.find(n)] >= 2]
+        linked = [(v, n) for v, n in numbers if size[lk.uf.find(n)] >= 2]
         values = [v for v, _ in linked]
         # per group, when its newest line of this range started, and its lowest line
         newest: dict[str, float] = {}
         lowest: dict[str, str] = {}
         for _v, n in linked:
-            g = uf.find(n)
+            g = lk.uf.find(n)
             newest[g] = max(newest.get(g, float("-inf")), started(n))
             lowest.setdefault(g, n)
         for v, number in numbers:
-            if size[uf.find(number)] != 1:
+            if size[lk.uf.find(number)] != 1:
                 continue
             i = bisect.bisect_left(values, v)
             if i == 0:
                 continue
             lo, below = linked[i - 1]
-            group = uf.find(below)
+            group = lk.uf.find(below)
             if v - lo > gap:
                 continue
             above = linked[i] if i < len(values) and linked[i][0] - v <= gap else None
-            if above is not None and uf.find(above[1]) == group and size[group] >= 3:
+            if above is not None and lk.uf.find(above[1]) == group and size[group] >= 3:
                 pass  # between two lines of one group
             elif (
                 size[group] >= 2
                 and started(number) >= newest[group]
-                and (above is None or started(lowest[uf.find(above[1])]) < started(number))
+                and (above is None or started(lowest[lk.uf.find(above[1])]) < started(number))
             ):
                 pass  # the next line after a group's newest: its dialer took it next (the
                 # group above, if any, was dialling before it started: not its first line)
             else:
                 continue
-            mine, theirs = prompt_of.get(number), prompt_of.get(below)
+            mine, theirs = lk.prompt_of.get(number), lk.prompt_of.get(below)
             if mine is not None and (theirs is None or abs(mine - theirs) > tol):
                 continue
             joins.append((below, number))
     for below, number in joins:
-        if uf.join(below, number):
-            linked_by[number].add("run")
+        if lk.uf.join(below, number):
+            lk.linked_by[number].add("run")

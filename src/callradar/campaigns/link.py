@@ -79,7 +79,13 @@ from typing import Any
 import numpy as np
 
 from callradar.campaigns import prompts
-from callradar.campaigns.groups import Suspect, attach_by_callees, attach_by_run, cross_range
+from callradar.campaigns.groups import (
+    Linking,
+    Suspect,
+    attach_by_callees,
+    attach_by_run,
+    cross_range,
+)
 from callradar.campaigns.slices import Slices
 from callradar.campaigns.unionfind import UnionFind
 from callradar.config import Config
@@ -485,11 +491,10 @@ def _link(store: Any, cfg: Config) -> LinkResult:
                 linked_by[number].add("handover")
                 linked_by[other].add("handover")
     # groups join through callees only where two of their numbers show a re-dial
-    strong = [(x, y) for x, y, n, _ in redials if n >= min_shared]
-    cross_range(store, info, prompt_of, strong, cfg, uf, linked_by)
-    loose = [(x, y) for x, y, _, _ in redials]
-    attach_by_callees(store, info, prompt_of, loose, cfg, uf, linked_by)
-    attach_by_run(info, prompt_of, cfg, uf, linked_by)
+    lk = Linking(store, info, prompt_of, cfg, uf, linked_by)
+    cross_range(lk, [(x, y) for x, y, n, _ in redials if n >= min_shared])
+    attach_by_callees(lk, [(x, y) for x, y, _, _ in redials])
+    attach_by_run(lk)
     components = uf.groups(info)
 
     previous = dict(store.sql("SELECT number, campaign_id FROM campaign_numbers").fetchall())
