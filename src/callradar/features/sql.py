@@ -137,13 +137,7 @@ def steps(
     """,
         ),
         # days with calls and first call of each caller, over all history
-        Step(
-            "f_days",
-            """
-    SELECT caller AS number, date_trunc('day', start_time) AS d, min(start_time) AS first_t
-    FROM calls GROUP BY caller, date_trunc('day', start_time)
-    """,
-        ),
+        Step("f_days", _days_sql(win, since)),
         Step(
             "f_first",
             """
@@ -279,6 +273,39 @@ def steps(
     return out
 
 
+def _days_sql(win: str, since: str | None) -> str:
+    """Each caller's days with calls and first call time in each, over all history.
+
+    The window's calls come from ``f_caller_agg`` (day windows: its groups are the
+    caller-days, ``first_t`` their first call) or ``f_base``; only calls before
+    ``since`` are read from ``calls`` again.
+    """
+    day = "date_trunc('day', start_time)"
+    if win == "day":
+        recent = "SELECT key AS number, win_start AS d, first_t FROM f_caller_agg"
+    else:
+        recent = (
+            f"SELECT caller AS number, {day} AS d, min(start_time) AS first_t "
+            f"FROM f_base GROUP BY caller, {day}"
+        )
+    if since is None:
+        return f"""
+    {recent}
+    """
+    before = (
+        f"SELECT caller AS number, {day} AS d, min(start_time) AS first_t FROM calls "
+        f"WHERE start_time < TIMESTAMPTZ '{since}' GROUP BY caller, {day}"
+    )
+    # an hour window's `since` can fall inside a day: that day has calls on both sides
+    return f"""
+    SELECT number, d, min(first_t) AS first_t FROM (
+        {recent}
+        UNION ALL
+        {before}
+    ) u GROUP BY number, d
+    """
+
+
 def _agg_steps(level: str, common: str) -> list[Step]:
     """Aggregates over every call for one grouping level (and, for trunks and blocks,
     distinct callers and the shares of new and of virtual-operator callers)."""
@@ -293,11 +320,13 @@ def _agg_steps(level: str, common: str) -> list[Step]:
             "FROM f_base b JOIN numbers n ON n.number = b.caller)"
         )
         key, filt = "block", "WHERE block <> ''"
+    # the caller-days' first call, for f_days
+    first = ",\n    min(start_time) AS first_t" if level == "caller" else ""
     out = [
         Step(
             f"f_{level}_agg",
             f"""
-    SELECT {key} AS key, win_start, {common}
+    SELECT {key} AS key, win_start, {common}{first}
     FROM {src} x {filt}
     GROUP BY {key}, win_start
     """,
