@@ -44,10 +44,10 @@ class Step:
     sql: str
 
 
-# Aggregates shared by the caller, trunk and block levels over the calls of ``f_base``.
+# Aggregates shared by the caller, trunk and block levels over the calls of ``f_base``
+# (the distinct callees are counted apart: ``_agg_steps``).
 _COMMON_AGG = """
     count(*) AS attempts,
-    count(DISTINCT callee) AS distinct_callees,
     sum(CASE WHEN answered THEN 1 ELSE 0 END) AS answered_calls,
     avg(CASE WHEN answered THEN 1 ELSE 0 END) AS answer_rate,
     avg(CASE WHEN answered THEN talk_seconds END) AS talk_mean,
@@ -322,16 +322,34 @@ def _agg_steps(level: str, common: str) -> list[Step]:
         key, filt = "block", "WHERE block <> ''"
     # the caller-days' first call, for f_days
     first = ",\n    min(start_time) AS first_t" if level == "caller" else ""
+    # a block's distinct callees in the aggregate (its calls come through the numbering
+    # plan join); callers and trunks count theirs in f_{level}_dc
+    distinct = "\n    count(DISTINCT callee) AS distinct_callees," if level == "block" else ""
     out = [
         Step(
             f"f_{level}_agg",
             f"""
-    SELECT {key} AS key, win_start, {common}{first}
+    SELECT {key} AS key, win_start,{distinct}{common}{first}
     FROM {src} x {filt}
     GROUP BY {key}, win_start
     """,
         )
     ]
+    if level != "block":
+        # distinct callees: each (key, window, callee) once, then counted; a DISTINCT
+        # aggregate beside the others holds both hash tables at once, much slower over
+        # a city-day's 12M callers while f_base fills most of the memory limit
+        out.append(
+            Step(
+                f"f_{level}_dc",
+                f"""
+    SELECT {key} AS key, win_start, count(callee) AS distinct_callees
+    FROM (SELECT {key}, win_start, callee FROM f_base {filt}
+          GROUP BY {key}, win_start, callee) p
+    GROUP BY {key}, win_start
+    """,
+            )
+        )
     if level != "caller":
         # block is a function of the caller, so (trunk, window, caller) is unique in
         # f_callers; a block's callers may use several trunks
@@ -400,14 +418,17 @@ def _mode_cols(bin_s: str) -> str:
 
 
 _AGG_COLS = """
-           a.attempts, a.distinct_callees,
-           CAST(a.distinct_callees AS DOUBLE) / a.attempts AS distinct_callee_ratio,
+           a.attempts, {dc}.distinct_callees,
+           CAST({dc}.distinct_callees AS DOUBLE) / a.attempts AS distinct_callee_ratio,
            a.answered_calls, a.answer_rate, a.talk_mean, a.long_talk_share,
            a.short_refusal_share, a.caller_hangup_share, a.ring_unanswered_mean,
            a.ring_unanswered_cv, q.ascending_share, q.gap_mean, q.gap_cv, a.active_span_hours"""
 
 
 def _output_steps(win: str, length: str, kind_cols: str, bin_s: str) -> list[Step]:
+    # the distinct callees (dc) of callers and trunks are a step of their own
+    dc_join = """
+    JOIN f_{lvl}_dc dc ON dc.key = a.key AND dc.win_start = a.win_start"""
     mode_join = """
     LEFT JOIN f_{lvl}_seqagg q ON q.key = a.key AND q.win_start = a.win_start
     LEFT JOIN f_{lvl}_mode mt ON mt.key = a.key AND mt.win_start = a.win_start AND mt.answered
@@ -415,6 +436,7 @@ def _output_steps(win: str, length: str, kind_cols: str, bin_s: str) -> list[Ste
                               AND NOT mr.answered"""
     new_callers = """
     LEFT JOIN f_{lvl}_nc nc ON nc.key = a.key AND nc.win_start = a.win_start"""
+    # {dc}: where the distinct callees are (``dc`` for callers and trunks, ``a`` for blocks)
     group_cols = f"""{_AGG_COLS},
            nc.distinct_callers,
            CAST(a.attempts AS DOUBLE) / nc.distinct_callers AS calls_per_caller,
@@ -424,7 +446,7 @@ def _output_steps(win: str, length: str, kind_cols: str, bin_s: str) -> list[Ste
         Step(
             "o_caller_features",
             f"""
-    SELECT a.key AS number, '{win}' AS win, a.win_start, {_AGG_COLS},
+    SELECT a.key AS number, '{win}' AS win, a.win_start, {_AGG_COLS.format(dc="dc")},
            {_mode_cols(bin_s)},
            r.callback_share, r.prior_contact_share,
            o.callee_overlap_share,
@@ -434,6 +456,7 @@ def _output_steps(win: str, length: str, kind_cols: str, bin_s: str) -> list[Ste
            coalesce(n.kind, '') AS kind,
         {kind_cols}
     FROM f_caller_agg a
+    {dc_join.format(lvl="caller")}
     {mode_join.format(lvl="caller")}
     LEFT JOIN f_recip r ON r.caller = a.key AND r.win_start = a.win_start
     LEFT JOIN f_overlap o ON o.caller = a.key AND o.win_start = a.win_start
@@ -445,8 +468,9 @@ def _output_steps(win: str, length: str, kind_cols: str, bin_s: str) -> list[Ste
         Step(
             "o_trunk_features",
             f"""
-    SELECT a.key AS trunk, '{win}' AS win, a.win_start, {group_cols}
+    SELECT a.key AS trunk, '{win}' AS win, a.win_start, {group_cols.format(dc="dc")}
     FROM f_trunk_agg a
+    {dc_join.format(lvl="trunk")}
     {mode_join.format(lvl="trunk")}
     {new_callers.format(lvl="trunk")}
     """,
@@ -454,7 +478,7 @@ def _output_steps(win: str, length: str, kind_cols: str, bin_s: str) -> list[Ste
         Step(
             "o_block_features",
             f"""
-    SELECT a.key AS block, '{win}' AS win, a.win_start, {group_cols}
+    SELECT a.key AS block, '{win}' AS win, a.win_start, {group_cols.format(dc="a")}
     FROM f_block_agg a
     {mode_join.format(lvl="block")}
     {new_callers.format(lvl="block")}
