@@ -108,7 +108,8 @@ def run_duckdb(store: Store, jobs: list[Job], progress: Callable[[str], None]) -
     ``features.compress_intermediates``, tables of an attached in-memory database
     declared compressed (DuckDB compresses it only at a checkpoint, which is not run
     here: measured, it did not pay at 50M calls). Each is dropped right after its last
-    reader."""
+    reader; the outputs are views (:data:`DUCKDB_VIEWS`), computed once into the store
+    tables, and what they read is dropped after that copy."""
     compress = bool(store.config.get("features.compress_intermediates"))
     where = "TEMP"
     old_path = ""
