@@ -246,11 +246,22 @@ def current_model(store: Store, name: str | None = None) -> tuple[CallerScorer, 
 
 # -- score ---------------------------------------------------------------------
 def _summary_sql() -> str:
-    """A cheap one-line reason for numbers scored too low to explain feature by feature."""
+    """A cheap one-line reason for numbers scored too low to explain feature by feature.
+
+    "N calls today to M distinct numbers, P% answered", thousands separated; built by
+    concatenation, and formatted only from 1,000 (a third of the CPU of one ``printf``
+    with two ``format`` calls, for every number of a city-day).
+    """
+
+    def count(col: str) -> str:
+        return (
+            f"CASE WHEN {col} < 1000 THEN CAST({col} AS VARCHAR) ELSE format('{{:,}}', {col}) END"
+        )
+
     return (
-        "printf('%s calls today to %s distinct numbers, %d%% answered', "
-        "format('{:,}', attempts), format('{:,}', distinct_callees), "
-        "CAST(round(100 * coalesce(answer_rate, 0)) AS INTEGER))"
+        f"{count('attempts')} || ' calls today to ' || {count('distinct_callees')} || "
+        "' distinct numbers, ' || "
+        "CAST(CAST(round(100 * coalesce(answer_rate, 0)) AS INTEGER) AS VARCHAR) || '% answered'"
     )
 
 

@@ -52,23 +52,30 @@ def _replace_outputs(
     return counts
 
 
-def last_uses(step_list: list[Step]) -> dict[int, list[str]]:
+def last_uses(step_list: list[Step], views: frozenset[str] = VIEWS) -> dict[int, list[str]]:
     """Step index -> intermediate tables no later step reads (free them after it).
 
-    A step read only through a view lives as long as the view's readers do.
+    ``views``: steps kept as views (not materialized). A step read only through a
+    view lives as long as the view's readers do; what an output view reads lives
+    until the outputs are copied into the store (past the last step: not listed).
     Outputs are kept (they are copied into the store at the end).
     """
     names = [s.name for s in step_list]
     last: dict[str, int] = {}
     for i in range(len(step_list) - 1, -1, -1):
         step = step_list[i]
-        used_at = last.get(step.name, i) if step.name in VIEWS else i
+        if step.name in OUTPUTS and step.name in views:
+            used_at = len(step_list)
+        elif step.name in views:
+            used_at = last.get(step.name, i)
+        else:
+            used_at = i
         for dep in names[:i]:
             if dep not in last and re.search(rf"\b{dep}\b", step.sql):
                 last[dep] = used_at
     out: dict[int, list[str]] = {}
     for name, i in last.items():
-        if name not in OUTPUTS and name not in VIEWS:
+        if name not in OUTPUTS and name not in views and i < len(step_list):
             out.setdefault(i, []).append(name)
     return out
 
@@ -87,6 +94,10 @@ def reads(step_list: list[Step]) -> dict[str, int]:
     return count
 
 
+#: steps the DuckDB engine keeps as views: the outputs too, so each is computed once,
+#: straight into its store table (a city-day's caller rows are not materialized twice)
+DUCKDB_VIEWS: frozenset[str] = VIEWS | frozenset(OUTPUTS)
+
 #: in-memory database (compressed) holding the DuckDB engine's intermediate tables
 SCRATCH = "callradar_feature_scratch"
 
@@ -97,7 +108,8 @@ def run_duckdb(store: Store, jobs: list[Job], progress: Callable[[str], None]) -
     ``features.compress_intermediates``, tables of an attached in-memory database
     declared compressed (DuckDB compresses it only at a checkpoint, which is not run
     here: measured, it did not pay at 50M calls). Each is dropped right after its last
-    reader."""
+    reader; the outputs are views (:data:`DUCKDB_VIEWS`), computed once into the store
+    tables, and what they read is dropped after that copy."""
     compress = bool(store.config.get("features.compress_intermediates"))
     where = "TEMP"
     old_path = ""
@@ -111,11 +123,11 @@ def run_duckdb(store: Store, jobs: list[Job], progress: Callable[[str], None]) -
     try:
         for win, step_list, since in jobs:
             made: list[tuple[str, str]] = []
-            free = last_uses(step_list)
+            free = last_uses(step_list, DUCKDB_VIEWS)
             try:
                 for i, step in enumerate(step_list):
                     progress(f"{win}: {step.name}")
-                    kind = "VIEW" if step.name in VIEWS else "TABLE"
+                    kind = "VIEW" if step.name in DUCKDB_VIEWS else "TABLE"
                     store.sql(
                         f"CREATE OR REPLACE {where} {kind} {_home(step.name, compress)} "
                         f"AS {step.sql}"
