@@ -34,20 +34,6 @@ class Suspect(NamedTuple):
     kind: str
 
 
-def _group_ranges_and_prompts(
-    groups: dict[str, list[str]], info: dict[str, Suspect], prompt_of: dict[str, float]
-) -> tuple[dict[str, set[str]], dict[str, float]]:
-    """Per group of numbers, the ranges its numbers come from and the mean prompt of
-    those that play one (groups none of whose numbers does have no prompt)."""
-    ranges = {c: {info[m].range for m in ms} for c, ms in groups.items()}
-    prompt = {
-        c: float(np.mean(p))
-        for c, ms in groups.items()
-        if (p := [prompt_of[m] for m in ms if m in prompt_of])
-    }
-    return ranges, prompt
-
-
 @dataclass
 class Linking:
     """What the joins read and change: the store, the suspects, their prompt lengths, the
@@ -63,10 +49,17 @@ class Linking:
     def describe(
         self, groups: dict[str, list[str]], redials: list[tuple[str, str]]
     ) -> tuple[dict[str, set[str]], dict[str, float], set[frozenset[str]]]:
-        """The groups' ranges and mean prompts, and the pairs of groups (by root) that
-        hold the two numbers of some re-dial pair."""
-        ranges, prompt = _group_ranges_and_prompts(groups, self.info, self.prompt_of)
-        return ranges, prompt, {frozenset((self.uf.find(x), self.uf.find(y))) for x, y in redials}
+        """Per group (by root), the ranges its numbers come from and the mean prompt of
+        those that play one (a group none of whose numbers does has none); and the pairs
+        of groups that hold the two numbers of some re-dial pair."""
+        ranges = {c: {self.info[m].range for m in ms} for c, ms in groups.items()}
+        prompt = {
+            c: float(np.mean(p))
+            for c, ms in groups.items()
+            if (p := [self.prompt_of[m] for m in ms if m in self.prompt_of])
+        }
+        redialled = {frozenset((self.uf.find(x), self.uf.find(y))) for x, y in redials}
+        return ranges, prompt, redialled
 
 
 def cross_range(lk: Linking, redials: list[tuple[str, str]]) -> None:
@@ -220,17 +213,14 @@ def attach_by_run(lk: Linking) -> None:
             group = lk.uf.find(below)
             if v - lo > gap:
                 continue
-            above = linked[i] if i < len(values) and linked[i][0] - v <= gap else None
-            if above is not None and lk.uf.find(above[1]) == group and size[group] >= 3:
-                pass  # between two lines of one group
-            elif (
-                size[group] >= 2
-                and started(number) >= newest[group]
-                and (above is None or started(lowest[lk.uf.find(above[1])]) < started(number))
-            ):
-                pass  # the next line after a group's newest: its dialer took it next (the
-                # group above, if any, was dialling before it started: not its first line)
-            else:
+            above = lk.uf.find(linked[i][1]) if i < len(values) and values[i] - v <= gap else None
+            between = above == group and size[group] >= 3  # two lines of one group
+            # the line after a group's newest, which its dialer took next (a group above it,
+            # if any, was dialling before it started: it is not that group's first line)
+            taken_next = started(number) >= newest[group] and (
+                above is None or started(lowest[above]) < started(number)
+            )
+            if not (between or taken_next):
                 continue
             mine, theirs = lk.prompt_of.get(number), lk.prompt_of.get(below)
             if mine is not None and (theirs is None or abs(mine - theirs) > tol):

@@ -437,6 +437,12 @@ def _link(store: Any, cfg: Config) -> LinkResult:
     def mobile(*numbers: str) -> bool:
         return all(info[n].kind == "mobile" for n in numbers)
 
+    def pair(x: str, y: str, signal: str) -> None:
+        """Join two numbers (unless they were heard playing different prompts)."""
+        if uf.join(x, y):
+            linked_by[x].add(signal)
+            linked_by[y].add(signal)
+
     for x, y, _shared, _overlap in callee_pairs:
         px, py = prompt_of.get(x), prompt_of.get(y)
         if px is not None and py is not None and abs(px - py) > range_tol:
@@ -447,10 +453,7 @@ def _link(store: Any, cfg: Config) -> LinkResult:
             # two ranges: likely two vendors (reseller trunks are shared too); mobiles
             # have no ranges (SIM farms), so there the agreeing prompts must do
             continue
-        if not uf.join(x, y):
-            continue
-        linked_by[x].add("callees")
-        linked_by[y].add("callees")
+        pair(x, y, "callees")
     # consecutive slices of one numeric sweep, playing the same prompt from one range;
     # mobiles have no range (a SIM farm's lines are scattered over the city's blocks), so
     # two of them need only the agreeing prompts: another vendor's sweep would have to
@@ -465,10 +468,7 @@ def _link(store: Any, cfg: Config) -> LinkResult:
             continue  # a vendor's clients' slices also meet where one piece ends
         if info[x].range != info[y].range and not mobile(x, y):
             continue  # and other vendors' sweeps pass by
-        if not uf.join(x, y):
-            continue
-        linked_by[x].add("sweep")
-        linked_by[y].add("sweep")
+        pair(x, y, "sweep")
     # hand-overs: a campaign's numbers cut its day into consecutive slices, so one
     # number starts dialling as the last one retires, with the same prompt
     gap = float(cfg.get("campaigns.handover_seconds"))
@@ -486,10 +486,7 @@ def _link(store: Any, cfg: Config) -> LinkResult:
                 info[other].range == info[number].range or info[other].trunk == info[number].trunk
             )
             if other != number and abs(p - q) <= range_tol and same_line:
-                if not uf.join(number, other):
-                    continue
-                linked_by[number].add("handover")
-                linked_by[other].add("handover")
+                pair(number, other, "handover")
     # groups join through callees only where two of their numbers show a re-dial
     lk = Linking(store, info, prompt_of, cfg, uf, linked_by)
     cross_range(lk, [(x, y) for x, y, n, _ in redials if n >= min_shared])

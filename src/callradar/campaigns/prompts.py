@@ -40,12 +40,13 @@ def find_peaks(
     min_z: float = 4.0,
     background_s: float = 2.0,
     pile_ratio: float = 3.0,
+    min_ratio: float = 1.75,
 ) -> np.ndarray:
     """Centres (seconds, ascending) of the talk-time peaks in ``talks``.
 
     A peak is a bin whose count within ``half_width`` is the largest within
-    ``half_width`` either side, holds at least ``min_calls`` calls, 1.75 times
-    the count an equally wide window typically holds in the surrounding
+    ``half_width`` either side, holds at least ``min_calls`` calls, ``min_ratio``
+    times the count an equally wide window typically holds in the surrounding
     ``background_s`` seconds (the thin spread of hang-ups and conversations;
     neighbouring peaks left out), and ``min_z`` standard deviations above it
     (a Poisson count). When talk times are recorded to a tenth of a second, a
@@ -82,15 +83,15 @@ def find_peaks(
     # of a second beside it is judged on its own calls, against a background that holds
     # neither peak
     while True:
-        left = np.where(peeled, 0.0, counts)
-        near = _window_sum(left, half)
+        rest = np.where(peeled, 0.0, counts)
+        near = _window_sum(rest, half)
         background = _background(np.where(peeled, np.nan, counts), wide_half, floor)
         background *= 2 * half + 1
         ranked = near - np.arange(len(near)) * 1e-9  # ties go to the first bin
         ok = (
             (ranked >= _window_max(ranked, half))
             & (near >= min_calls)
-            & (near >= 1.75 * background)
+            & (near >= min_ratio * background)
             & (near >= background + min_z * np.sqrt(background))
         )
         if not ok.any():
@@ -99,7 +100,7 @@ def find_peaks(
         # a window straddling two prompts a few tenths apart can hold the most calls:
         # the peak sits at the densest few bins inside it
         lo = max(0, b - half)
-        b = lo + int(np.argmax(_window_sum(left, 1)[lo : b + half + 1]))
+        b = lo + int(np.argmax(_window_sum(rest, 1)[lo : b + half + 1]))
         sel = (np.abs(bins - b) <= half) & ~peeled[bins]
         centres.append(float(t[sel].mean()))
         # (one bin more each side: the jitter's tail must not pass for a prompt beside it)

@@ -304,12 +304,10 @@ def score(
             raise NotFoundError(f"no day features for {day}", day=str(day))
     if win_start is None:
         raise NotReadyError("no day features to score")
+    of_day = f"win = 'day' AND win_start = CAST('{win_start.isoformat()}' AS TIMESTAMPTZ)"
     compile_min = int(cfg.get("detect.compile_min_rows"))
     if compile_min > 0:
-        n_rows = store.sql(
-            "SELECT count(*) FROM caller_features WHERE win = 'day' "
-            f"AND win_start = CAST('{win_start.isoformat()}' AS TIMESTAMPTZ)"
-        ).fetchall()[0][0]
+        n_rows = store.sql(f"SELECT count(*) FROM caller_features WHERE {of_day}").fetchall()[0][0]
         if n_rows >= compile_min:
             say(f"compile the model for {n_rows:,} numbers")
             model.compile()
@@ -332,8 +330,7 @@ def score(
         reader = reader_con.sql(
             f"SELECT number, {cols}, {_summary_sql()} AS _summary, "
             "number IN (SELECT number FROM registry) AS _in_registry "
-            "FROM caller_features WHERE win = 'day' "
-            f"AND win_start = CAST('{win_start.isoformat()}' AS TIMESTAMPTZ)"
+            f"FROM caller_features WHERE {of_day}"
         ).to_arrow_reader(batch)
         for rb in reader:
             _score_batch(con, model, policy, rb, explain_min, top_k)
