@@ -287,6 +287,20 @@ SETTINGS: tuple[Setting, ...] = (
         "campaign before: it is re-dialling that campaign's target slice.",
     ),
     Setting(
+        "protect.merge_slices",
+        True,
+        "Join two campaigns in the call path when a number re-dials one's slice of the "
+        "target list and then, without a break, the other's (campaigns.callee_min_shared "
+        "citizens of each, campaigns.callee_min_run_share of its calls over each run): the "
+        "rest of the day reports one id for both, and a refusal of either covers both.",
+    ),
+    Setting(
+        "protect.merge_max_gap",
+        3,
+        "Two slices a number re-dials are consecutive (see protect.merge_slices) when the "
+        "second starts at most this many of its new callees after the first ended.",
+    ),
+    Setting(
         "protect.recent_slice_callees",
         10,
         "How many of a number's latest new callees tell which part of a campaign's target "

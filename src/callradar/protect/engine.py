@@ -17,7 +17,10 @@ For a call it combines, per caller number:
    whose talk time sits at a known prompt length), scored by
    :class:`callradar.protect.online.OnlineScorer`;
 3. refusal memory: a citizen who refused any number of a campaign refused the
-   campaign.
+   campaign;
+4. campaigns found to be one during the day: a number that re-dials one
+   campaign's slice of the target list and, straight after, another's joins the
+   two (:mod:`callradar.protect.aliases`), for the ids reported and for refusals.
 
 The decision itself is the policy's (:mod:`callradar.protect.policy`).
 :class:`Guard` wraps the engine so that errors and late answers allow the
@@ -35,6 +38,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from callradar.config import Config
+from callradar.protect.aliases import Aliases, Merge
 from callradar.protect.online import ONLINE_FEATURES, OnlineScorer
 from callradar.protect.policy import ALLOW, Policy
 
@@ -92,6 +96,8 @@ class NumberActivity:
     prompt: float | None = None
     prompt_stale: bool = False
     callee_votes: dict[str, int] = field(default_factory=dict)
+    # per campaign, the first and last place of its citizens among the number's new callees
+    slice_span: dict[str, tuple[int, int]] = field(default_factory=dict)
     # the campaigns that had dialled each of its last new callees: where its sweep is now
     # (a bounded deque, ``protect.recent_slice_callees`` long)
     recent_slices: deque[tuple[str, ...]] = field(default_factory=lambda: deque(maxlen=10))
@@ -177,6 +183,14 @@ class Engine:
         # per range, the numbers decided as one campaign's today, in number order
         self._runs: dict[str, list[tuple[int, str]]] = {}
         self.run_gap = int(self.config.get("campaigns.run_max_gap"))
+        self.merge_slices = bool(self.config.get("protect.merge_slices"))
+        self.merge_min = int(self.config.get("campaigns.callee_min_shared"))
+        self.merge_run_share = float(self.config.get("campaigns.callee_min_run_share"))
+        self.merge_max_gap = int(self.config.get("protect.merge_max_gap"))
+        sizes: dict[str, int] = {}
+        for cid in self.k.number_campaign.values():
+            sizes[cid] = sizes.get(cid, 0) + 1
+        self.aliases = Aliases(sizes)
 
     # -- construction -----------------------------------------------------
     @classmethod
@@ -227,7 +241,8 @@ class Engine:
         self.k.refused_numbers.setdefault(callee, set()).add(caller)
         campaign = self.k.number_campaign.get(caller) or self.provisional.get(caller, "")
         if campaign:
-            self.k.refused.setdefault(callee, set()).add(campaign)
+            campaign = self.aliases.resolve(campaign)
+            self.k.refused.setdefault(callee, set()).update(self.aliases.members(campaign))
         return campaign
 
     def add_complaint(
@@ -263,6 +278,7 @@ class Engine:
             score = max(
                 self.k.number_score.get(caller, 0.0), self.k.campaign_score.get(campaign, 0.0)
             )
+            campaign = self.aliases.resolve(campaign)
             reason = f"number of campaign {campaign}"
             base = self.k.number_reason.get(caller)
             if base:
@@ -275,6 +291,9 @@ class Engine:
         )
         if refused_what:
             reason += f"; callee refused {refused_what} before"
+        if campaign:
+            reported = self.aliases.reported
+            reported[campaign] = reported.get(campaign, 0) + 1
         return Verdict(decision, score, campaign, reason)
 
     # -- internals --------------------------------------------------------
@@ -387,8 +406,13 @@ class Engine:
         act.last_invite = t
         if call.callee not in act.callees:  # a citizen called twice is one vote
             dialled_by = self.k.callee_campaigns.get(call.callee, ())
+            place = len(act.callees)
             for c in dialled_by:
-                act.callee_votes[c] = act.callee_votes.get(c, 0) + 1
+                votes = act.callee_votes[c] = act.callee_votes.get(c, 0) + 1
+                span = act.slice_span.get(c)
+                act.slice_span[c] = (place if span is None else span[0], place)
+                if votes >= self.merge_min and self.merge_slices:
+                    self._merge_slices(call, act, c)
             act.recent_slices.append(dialled_by)
             act.callees.add(call.callee)
         digits = call.callee[-8:]
@@ -397,6 +421,66 @@ class Engine:
             act.ascending += 1
         act.last_callee = value
         return act
+
+    def _merge_slices(self, call: CallSetup, act: NumberActivity, b: str) -> None:
+        """The number re-dials campaign ``b``'s slice in list order (the re-dial rule of the
+        batch linking, ``campaigns.callee_min_*``, on one number's calls in order):
+
+        * right where it stopped re-dialling another campaign's slice: one dialer sweeping
+          one list, so one campaign, unless their prompts clearly differ. SIM-farm lines
+          only: a vendor's landline and virtual ranges carry all its clients, whose
+          slices of one list meet (the linking has ranges and runs there);
+        * while it is a line linked to another campaign: its dialer carried it over into
+          today, where it re-dials its campaign's list first. Its prompt (its own answered
+          calls, else its campaign's) must be ``b``'s: a vendor's next client round
+          re-dials the last client's citizens, and another vendor's numeric sweep can
+          cross the same few citizens. A line that was its campaign's only one joins the
+          two campaigns; otherwise only the line moves (its batch link may be the error).
+        """
+        votes = act.callee_votes
+        first_b, last_b = act.slice_span[b]
+        if votes[b] < self.merge_run_share * (last_b - first_b + 1):
+            return  # another vendor crossing the same stretch interleaves its own citizens
+        prompts = self.k.campaign_prompt
+        tol = self.prompt_tolerance
+        pb = prompts.get(b)
+        farm = self.k.kind_of.get(call.caller) == "mobile"
+        for a, (first_a, last_a) in act.slice_span.items() if farm else ():
+            if (
+                a == b
+                or votes[a] < self.merge_min
+                or not 0 < first_b - last_a <= self.merge_max_gap
+                or votes[a] < self.merge_run_share * (last_a - first_a + 1)
+            ):
+                continue
+            pa = prompts.get(a)
+            if pa is not None and pb is not None and abs(pa - pb) > tol:
+                continue
+            self._merge(call, a, b, (votes[a], votes[b]))
+        own = self.k.number_campaign.get(call.caller, "")
+        if not own or self.aliases.resolve(own) == self.aliases.resolve(b) or pb is None:
+            return
+        if act.prompt_stale:
+            act.prompt = _prompt_of(act.talks, tol)
+            act.prompt_stale = False
+        heard = act.prompt if act.prompt is not None else prompts.get(own)
+        if heard is None or abs(heard - pb) > tol:
+            return
+        if self.aliases.size.get(own, 0) <= 1:
+            self._merge(call, own, b, (0, votes[b]))
+        self.k.number_campaign[call.caller] = b
+
+    def _merge(self, call: CallSetup, a: str, b: str, callees: tuple[int, int]) -> None:
+        if self.aliases.merge(a, b, Merge(call.time, a, b, call.caller, callees)):
+            self._refusals_merged(b)
+
+    def _refusals_merged(self, campaign: str) -> None:
+        """A citizen who refused one id of a merged campaign refused them all."""
+        members = self.aliases.members(campaign)
+        every = set(members)
+        for refused in self.k.refused.values():
+            if not every <= refused and not every.isdisjoint(refused):
+                refused.update(members)
 
     def _near_prompt(self, talk: float) -> bool:
         prompts = self._prompts
@@ -598,6 +682,8 @@ class Engine:
                 range_key(call.caller, k.kind_of.get(call.caller, ""), block) or call.caller
             )
             confident = True
+        else:
+            campaign = self.aliases.resolve(campaign)
         # refusal memory works on the best guess; the reported id only once it is clear
         self.provisional[call.caller] = campaign
         if self.learn_live and score >= self.policy.block_threshold and confident:
@@ -621,6 +707,7 @@ class Engine:
         if i == 0 or j >= len(run):
             return ""
         (lo, below), (hi, above) = run[i - 1], run[j]
+        below, above = self.aliases.resolve(below), self.aliases.resolve(above)
         if below != above or v - lo > self.run_gap or hi - v > self.run_gap:
             return ""
         return below
@@ -648,6 +735,7 @@ class Engine:
             "registry_numbers": len(self.k.registry),
             "citizens_with_refusals": len(self.k.refused_numbers),
             "provisional_links": len(self.provisional),
+            "campaign_merges": len(self.aliases.merges),
         }
 
 
