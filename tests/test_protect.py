@@ -388,3 +388,28 @@ def test_a_prompt_length_shared_on_a_resellers_trunk_names_no_campaign() -> None
         found[num] = engine.assign(call, act)
     assert found[mobile][:2] == ("C2", False), found[mobile]
     assert found[landline][:2] == ("C2", True), found[landline]
+
+
+def test_a_sim_farm_line_with_a_farm_prompt_is_a_best_guess_not_a_new_campaign() -> None:
+    """A SIM farm's lines come in on every operator's trunk: a new farm mobile whose prompt
+    no campaign on its trunk plays, but a farm campaign does, is most likely that one (a
+    best guess, not reported), not a campaign never heard before."""
+    found = {}
+    for farm_kind in ("mobile", "fixed_line"):
+        engine = _vendor_world(0.95)
+        engine.k.campaign_prompt.update({"C1": 12.0, "C2": 15.0, "C3": 18.0})
+        engine.k.trunk_campaigns["TX"] = {"C3": 4}
+        engine.k.number_campaign["+8615800000001"] = "C2"  # C2's line on another trunk
+        engine.k.kind_of["+8615800000001"] = farm_kind
+        new = "+8615900001234"
+        engine.classify([new])
+        engine.k.kind_of[new] = "mobile"
+        call = CallSetup("f1", new, "+8613800000009", "TX", T)
+        act = engine._observe(call)
+        for talk in (15.0, 15.1, 15.0):
+            engine.call_ended(new, "+8613800000009", True, talk, T + 20)
+        found[farm_kind] = engine.assign(call, act)
+    assert found["mobile"][:2] == ("C2", False), found["mobile"]
+    assert (
+        found["fixed_line"][0].startswith("N-") and "not heard before" in found["fixed_line"][2][-1]
+    )

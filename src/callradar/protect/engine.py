@@ -191,6 +191,7 @@ class Engine:
         for cid in self.k.number_campaign.values():
             sizes[cid] = sizes.get(cid, 0) + 1
         self.aliases = Aliases(sizes)
+        self._farm: dict[str, int] | None = None
 
     # -- construction -----------------------------------------------------
     @classmethod
@@ -560,8 +561,10 @@ class Engine:
         3. Once its answered calls show a prompt length, only campaigns with that prompt
            remain; if none of the candidates has it, the campaigns on its trunk that do
            (from a trunk alone, only a best guess: a reseller's trunk carries dozens of
-           campaigns, and their prompt lengths collide); if none does, it is a campaign
-           not seen before (a provisional id per range and prompt). Before its prompt is
+           campaigns, and their prompt lengths collide), for a SIM-farm mobile those of
+           any farm campaign (its lines come in on every operator's trunk; again a best
+           guess); if none does, it is a campaign not seen before (a provisional id per
+           range and prompt). Before its prompt is
            clear (three answered calls at one length), a single call that ended at
            exactly one candidate's prompt makes that one the best guess (for refusal
            memory; too little to report the id).
@@ -621,11 +624,20 @@ class Engine:
             matching = {c: v for c, v in votes.items() if abs(prompts.get(c, -99) - prompt) <= tol}
             if not matching and not by_callees:
                 trunk_only = True
+                confident = False  # whatever its lines said, they named none of these
                 matching = {
                     c: m / 1e6
                     for c, m in trunk_dist.items()
                     if abs(prompts.get(c, -99) - prompt) <= tol
                 }
+                if not matching and k.kind_of.get(call.caller) == "mobile":
+                    # a SIM farm's lines reach the carrier on any operator's trunk: its
+                    # prompt was heard from the farm's other lines, wherever they came in
+                    matching = {
+                        c: m / 1e6
+                        for c, m in self._farm_campaigns().items()
+                        if abs(prompts.get(c, -99) - prompt) <= tol
+                    }
             if matching:
                 votes = matching
                 # one prompt among a vendor's campaigns tells its clients apart; among
@@ -656,6 +668,15 @@ class Engine:
         if confident:
             act.candidates = (best,)
         return best, confident, why
+
+    def _farm_campaigns(self) -> dict[str, int]:
+        """Campaigns with SIM-farm lines (mobiles), and how many (computed once)."""
+        if self._farm is None:
+            self._farm = {}
+            for number, campaign in self.k.number_campaign.items():
+                if self.k.kind_of.get(number) == "mobile":
+                    self._farm[campaign] = self._farm.get(campaign, 0) + 1
+        return self._farm
 
     def _score_unknown(self, call: CallSetup, act: NumberActivity) -> tuple[float, str, str]:
         score = float(self.scorer.predict_proba_one(self.features(call, act)))
