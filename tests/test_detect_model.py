@@ -264,6 +264,22 @@ def test_reasons_are_sensible(fitted: CallerScorer) -> None:
     robo_nan = dict(robo, answer_rate=[float("nan")])
     (nan_reasons,) = fitted.explain(robo_nan, top_k=5)
     assert all(r.text == "answer_rate unknown" for r in nan_reasons if r.feature == "answer_rate")
+    # ... unless the templates say what its absence means
+    said = {"answer_rate.missing": "no call was answered"}
+    (nan_said,) = fitted.explain(robo_nan, top_k=5, templates=said)
+    assert any(r.feature == "answer_rate" for r in nan_said)
+    assert [r.text for r in nan_said if r.feature == "answer_rate"] == [
+        r.text.replace("answer_rate unknown", "no call was answered")
+        for r in nan_reasons
+        if r.feature == "answer_rate"
+    ]
+
+
+def test_the_detect_reasons_say_what_a_missing_talk_time_means() -> None:
+    from callradar.detect.pipeline import REASON_TEMPLATES
+
+    assert REASON_TEMPLATES["talk_mean.missing"] == "none of its calls was answered"
+    assert all(k.split(".")[0] in REASON_TEMPLATES for k in REASON_TEMPLATES if "." in k)
 
 
 # -- persistence --------------------------------------------------------------

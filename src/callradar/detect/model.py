@@ -117,9 +117,15 @@ def _fields(template: str) -> set[str]:
 _FORMATTER = string.Formatter()
 
 
-def _render(template: str | None, feature: str, value: float, row: Mapping[str, float]) -> str:
+def _render(
+    template: str | None,
+    feature: str,
+    value: float,
+    row: Mapping[str, float],
+    missing: str | None = None,
+) -> str:
     if value is None or (isinstance(value, float) and math.isnan(value)):
-        return f"{feature} unknown"
+        return missing or f"{feature} unknown"
     if template:
         try:
             return template.format(value=value, pct=value, name=feature, **row)
@@ -551,7 +557,9 @@ class CallerScorer(ClassifierMixin, BaseEstimator):
                         feature=name,
                         value=value,
                         contribution=float(feat[i, j]),
-                        text=_render(tmpl.get(name), name, value, row_vals or {}),
+                        text=_render(
+                            tmpl.get(name), name, value, row_vals or {}, tmpl.get(name + ".missing")
+                        ),
                     )
                 )
             out.append(reasons)
