@@ -132,6 +132,11 @@ def test_a_carried_over_line_moves_alone_when_its_campaign_has_others() -> None:
     assert _reported(engine, "+8615800000005") == "C1"
     assert _reported(engine, "+8615800000006") == "C5"  # the batch link may be the error
     assert not engine.aliases
+    # a landline's batch link is backed by its range's lines: it stays
+    land = _farm_world(own={"+8615800000005": "C5", "+8615800000006": "C5"})
+    land.k.kind_of["+8615800000005"] = "fixed_line"
+    _carried_over(land, "+8615800000005", 14.0)
+    assert _reported(land, "+8615800000005") == "C5"
 
 
 def test_a_carried_over_line_with_another_prompt_stays_in_its_campaign() -> None:

@@ -436,7 +436,8 @@ class Engine:
           calls, else its campaign's) must be ``b``'s: a vendor's next client round
           re-dials the last client's citizens, and another vendor's numeric sweep can
           cross the same few citizens. A line that was its campaign's only one joins the
-          two campaigns; otherwise only the line moves (its batch link may be the error).
+          two campaigns; otherwise only a SIM-farm line moves (its batch link may be the
+          error); a landline's or virtual line's is backed by its range's other lines.
         """
         votes = act.callee_votes
         first_b, last_b = act.slice_span[b]
@@ -469,6 +470,8 @@ class Engine:
             return
         if self.aliases.size.get(own, 0) <= 1:
             self._merge(call, own, b, (0, votes[b]))
+        elif self.k.kind_of.get(call.caller) != "mobile":
+            return  # its range's lines back its batch link; ``b``'s citizens may be mixed
         self.k.number_campaign[call.caller] = b
 
     def _merge(self, call: CallSetup, a: str, b: str, callees: tuple[int, int]) -> None:

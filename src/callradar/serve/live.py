@@ -458,6 +458,7 @@ class LiveState:
         def read() -> dict[str, Any]:
             k = eng.k
             cid = k.number_campaign.get(num) or eng.provisional.get(num, "")
+            cid = eng.aliases.resolve(cid) if cid else ""  # joined with another today
             act = eng.activity.get(num)
             return {
                 "number": num,
