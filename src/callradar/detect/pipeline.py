@@ -73,36 +73,25 @@ REASON_TEMPLATES: dict[str, str] = {
     "active_days": "active on {value:,.0f} days so far",
 }
 # what a feature's absence says (a ratio over answered calls of a number nobody answered)
-_NO_ANSWER = "none of its calls was answered"
-_ALL_ANSWERED = "every call it made was answered"
+_MISSING_TEXT = {
+    "none of its calls was answered": (
+        "talk_mean",
+        "modal_talk_seconds",
+        "modal_talk_share",
+        "long_talk_share",
+        "short_refusal_share",
+        "caller_hangup_share",
+    ),
+    "every call it made was answered": (
+        "ring_unanswered_mean",
+        "ring_unanswered_cv",
+        "modal_ring_seconds",
+        "modal_ring_share",
+    ),
+    "a single call so far": ("gap_mean", "gap_cv", "ascending_share"),
+}
 REASON_TEMPLATES.update(
-    {
-        f"{name}.missing": text
-        for names, text in (
-            (
-                (
-                    "talk_mean",
-                    "modal_talk_seconds",
-                    "modal_talk_share",
-                    "long_talk_share",
-                    "short_refusal_share",
-                    "caller_hangup_share",
-                ),
-                _NO_ANSWER,
-            ),
-            (
-                (
-                    "ring_unanswered_mean",
-                    "ring_unanswered_cv",
-                    "modal_ring_seconds",
-                    "modal_ring_share",
-                ),
-                _ALL_ANSWERED,
-            ),
-            (("gap_mean", "gap_cv", "ascending_share"), "a single call so far"),
-        )
-        for name in names
-    }
+    {f"{name}.missing": text for text, names in _MISSING_TEXT.items() for name in names}
 )
 _KIND_TEXT = {
     "kind_landline": "fixed-line",

@@ -51,9 +51,18 @@ class Aliases:
         """Every id that is one campaign with ``campaign`` (itself included)."""
         return self._members.get(self.resolve(campaign), [campaign])
 
-    def merge(self, a: str, b: str, merge: Merge | None = None) -> str:
-        """Join the campaigns of ``a`` and ``b``; returns the surviving id ("" when they
-        were one already)."""
+    def merge(
+        self,
+        a: str,
+        b: str,
+        *,
+        time: float = 0.0,
+        number: str = "",
+        callees: tuple[int, int] = (0, 0),
+    ) -> str:
+        """Join the campaigns of ``a`` and ``b`` (the evidence: when, which number, how
+        many citizens of each slice); returns the surviving id ("" when they were one
+        already)."""
         ra, rb = self.resolve(a), self.resolve(b)
         if ra == rb:
             return ""
@@ -66,8 +75,7 @@ class Aliases:
             self._root[c] = keep
         self._members.pop(lose, None)
         self._members[keep] = joined
-        if merge is not None:
-            self.merges.append(Merge(merge.time, keep, lose, merge.number, merge.callees))
+        self.merges.append(Merge(time, keep, lose, number, callees))
         return keep
 
 

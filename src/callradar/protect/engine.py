@@ -33,12 +33,12 @@ import bisect
 import logging
 import math
 import time as _time
-from collections import deque
+from collections import Counter, deque
 from dataclasses import dataclass, field
 from typing import Any
 
 from callradar.config import Config
-from callradar.protect.aliases import Aliases, Merge
+from callradar.protect.aliases import Aliases
 from callradar.protect.online import ONLINE_FEATURES, OnlineScorer
 from callradar.protect.policy import ALLOW, Policy
 
@@ -187,10 +187,7 @@ class Engine:
         self.merge_min = int(self.config.get("campaigns.callee_min_shared"))
         self.merge_run_share = float(self.config.get("campaigns.callee_min_run_share"))
         self.merge_max_gap = int(self.config.get("protect.merge_max_gap"))
-        sizes: dict[str, int] = {}
-        for cid in self.k.number_campaign.values():
-            sizes[cid] = sizes.get(cid, 0) + 1
-        self.aliases = Aliases(sizes)
+        self.aliases = Aliases(dict(Counter(self.k.number_campaign.values())))
         self._farm: dict[str, int] | None = None
 
     # -- construction -----------------------------------------------------
@@ -439,6 +436,11 @@ class Engine:
           two campaigns; otherwise only a SIM-farm line moves (its batch link may be the
           error); a landline's or virtual line's is backed by its range's other lines.
         """
+        farm = self.k.kind_of.get(call.caller) == "mobile"
+        own = self.k.number_campaign.get(call.caller, "")
+        other = bool(own) and self.aliases.resolve(own) != self.aliases.resolve(b)
+        if not farm and not other:
+            return  # the common case: a line re-dialling its own campaign's slice
         votes = act.callee_votes
         first_b, last_b = act.slice_span[b]
         if votes[b] < self.merge_run_share * (last_b - first_b + 1):
@@ -446,7 +448,6 @@ class Engine:
         prompts = self.k.campaign_prompt
         tol = self.prompt_tolerance
         pb = prompts.get(b)
-        farm = self.k.kind_of.get(call.caller) == "mobile"
         for a, (first_a, last_a) in act.slice_span.items() if farm else ():
             if (
                 a == b
@@ -459,8 +460,7 @@ class Engine:
             if pa is not None and pb is not None and abs(pa - pb) > tol:
                 continue
             self._merge(call, a, b, (votes[a], votes[b]))
-        own = self.k.number_campaign.get(call.caller, "")
-        if not own or self.aliases.resolve(own) == self.aliases.resolve(b) or pb is None:
+        if not other or pb is None:
             return
         if act.prompt_stale:
             act.prompt = _prompt_of(act.talks, tol)
@@ -470,12 +470,12 @@ class Engine:
             return
         if self.aliases.size.get(own, 0) <= 1:
             self._merge(call, own, b, (0, votes[b]))
-        elif self.k.kind_of.get(call.caller) != "mobile":
+        elif not farm:
             return  # its range's lines back its batch link; ``b``'s citizens may be mixed
         self.k.number_campaign[call.caller] = b
 
     def _merge(self, call: CallSetup, a: str, b: str, callees: tuple[int, int]) -> None:
-        if self.aliases.merge(a, b, Merge(call.time, a, b, call.caller, callees)):
+        if self.aliases.merge(a, b, time=call.time, number=call.caller, callees=callees):
             self._refusals_merged(b)
 
     def _refusals_merged(self, campaign: str) -> None:
@@ -628,19 +628,11 @@ class Engine:
             if not matching and not by_callees:
                 trunk_only = True
                 confident = False  # whatever its lines said, they named none of these
-                matching = {
-                    c: m / 1e6
-                    for c, m in trunk_dist.items()
-                    if abs(prompts.get(c, -99) - prompt) <= tol
-                }
+                matching = _playing(trunk_dist, prompts, prompt, tol)
                 if not matching and k.kind_of.get(call.caller) == "mobile":
                     # a SIM farm's lines reach the carrier on any operator's trunk: its
                     # prompt was heard from the farm's other lines, wherever they came in
-                    matching = {
-                        c: m / 1e6
-                        for c, m in self._farm_campaigns().items()
-                        if abs(prompts.get(c, -99) - prompt) <= tol
-                    }
+                    matching = _playing(self._farm_campaigns(), prompts, prompt, tol)
             if matching:
                 votes = matching
                 # one prompt among a vendor's campaigns tells its clients apart; among
@@ -675,10 +667,10 @@ class Engine:
     def _farm_campaigns(self) -> dict[str, int]:
         """Campaigns with SIM-farm lines (mobiles), and how many (computed once)."""
         if self._farm is None:
-            self._farm = {}
-            for number, campaign in self.k.number_campaign.items():
-                if self.k.kind_of.get(number) == "mobile":
-                    self._farm[campaign] = self._farm.get(campaign, 0) + 1
+            kind = self.k.kind_of
+            self._farm = dict(
+                Counter(c for n, c in self.k.number_campaign.items() if kind.get(n) == "mobile")
+            )
         return self._farm
 
     def _score_unknown(self, call: CallSetup, act: NumberActivity) -> tuple[float, str, str]:
@@ -777,6 +769,14 @@ def _prompt_of(talks: list[float], tol: float, min_calls: int = 3) -> float | No
         return None
     near = sorted(u for u in talks if abs(u - best) <= tol / 2)
     return near[len(near) // 2]
+
+
+def _playing(
+    dist: dict[str, int], prompts: dict[str, float], prompt: float, tol: float
+) -> dict[str, float]:
+    """The campaigns of ``dist`` whose prompt is ``prompt``, with weak votes (a best guess
+    among campaigns that only share a trunk or a farm)."""
+    return {c: m / 1e6 for c, m in dist.items() if abs(prompts.get(c, -99) - prompt) <= tol}
 
 
 def _slice_of(act: NumberActivity) -> str:
