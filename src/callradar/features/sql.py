@@ -106,7 +106,8 @@ def steps(
         Step(
             "f_base",
             f"""
-    SELECT c.caller, c.callee, c.trunk, c.answered, c.talk_seconds, c.ring_seconds,
+    SELECT {_id("c.caller")} AS caller, {_id("c.callee")} AS callee, c.trunk, c.answered,
+           c.talk_seconds, c.ring_seconds,
            c.end_reason = 'callee_hangup' AS callee_hangup,
            c.end_reason = 'caller_hangup' AS caller_hangup,
            c.start_time, {day_of} AS win_start
@@ -115,6 +116,15 @@ def steps(
     """,
         ),
     ]
+    # the numbering plan keyed by the same integers
+    out.append(
+        Step(
+            "f_numbers",
+            f"""
+    SELECT {_id("number")} AS number, kind, block FROM numbers
+    """,
+        )
+    )
     # the aggregates over every call first, so f_base is freed before the sequence,
     # reciprocity and overlap steps; the caller aggregate gives the window counts too
     out += _agg_steps("caller", common)
@@ -126,7 +136,7 @@ def steps(
             f"""
     SELECT a.key AS caller, a.win_start, coalesce(n.block, '') AS block
     FROM f_caller_agg a
-    LEFT JOIN numbers n ON n.number = a.key
+    LEFT JOIN f_numbers n ON n.number = a.key
     WHERE a.attempts >= {busy}
     """,
         ),
@@ -155,7 +165,7 @@ def steps(
                AS is_virtual
     FROM (SELECT trunk, win_start, caller FROM f_base GROUP BY trunk, win_start, caller) b
     JOIN f_first f ON f.number = b.caller
-    LEFT JOIN numbers n ON n.number = b.caller
+    LEFT JOIN f_numbers n ON n.number = b.caller
     """,
         ),
     ]
@@ -179,12 +189,13 @@ def steps(
                lag(t) OVER (PARTITION BY caller, win_start
                             ORDER BY start_time, call_id) AS prev_t
         FROM (
-            SELECT c.caller, w.win_start, c.trunk, w.block, c.callee, c.answered,
+            SELECT w.caller, w.win_start, c.trunk, w.block, {_id("c.callee")} AS callee,
+                   c.answered,
                    c.start_time, c.call_id, {_secs("c.start_time")} AS t,
                    CAST(floor(CASE WHEN c.answered THEN c.talk_seconds ELSE c.ring_seconds END
                               / {fmt["bin"]}) AS BIGINT) AS bin
             FROM calls c
-            JOIN f_busy_w w ON w.caller = c.caller AND w.win_start = {day_of}
+            JOIN f_busy_w w ON w.caller = {_id("c.caller")} AND w.win_start = {day_of}
             {where}
         ) h
     ) s
@@ -209,13 +220,13 @@ def steps(
         # first call per directed pair touching a busy number, over all history
         Step(
             "f_pairs",
-            """
+            f"""
     SELECT a, b, min(first_t) AS first_t FROM (
-        SELECT c.caller AS a, c.callee AS b, c.start_time AS first_t
-        FROM calls c JOIN f_busy k ON k.number = c.caller
+        SELECT k.number AS a, {_id("c.callee")} AS b, c.start_time AS first_t
+        FROM calls c JOIN f_busy k ON k.number = {_id("c.caller")}
         UNION ALL
-        SELECT c.caller AS a, c.callee AS b, c.start_time AS first_t
-        FROM calls c JOIN f_busy k ON k.number = c.callee
+        SELECT {_id("c.caller")} AS a, k.number AS b, c.start_time AS first_t
+        FROM calls c JOIN f_busy k ON k.number = {_id("c.callee")}
     ) p GROUP BY a, b
     """,
         ),
@@ -243,7 +254,8 @@ def steps(
             "f_tc",
             f"""
     SELECT k.trunk, k.win_start, k.callee, count(*) AS total
-    FROM (SELECT c.trunk, {day_of} AS win_start, c.callee FROM calls c {where}) b
+    FROM (SELECT c.trunk, {day_of} AS win_start, {_id("c.callee")} AS callee
+          FROM calls c {where}) b
     JOIN (SELECT trunk, win_start, callee FROM f_tcc GROUP BY trunk, win_start, callee) k
       ON k.trunk = b.trunk AND k.win_start = b.win_start AND k.callee = b.callee
     GROUP BY k.trunk, k.win_start, k.callee
@@ -293,8 +305,8 @@ def _days_sql(win: str, since: str | None) -> str:
     {recent}
     """
     before = (
-        f"SELECT caller AS number, {day} AS d, min(start_time) AS first_t FROM calls "
-        f"WHERE start_time < TIMESTAMPTZ '{since}' GROUP BY caller, {day}"
+        f"SELECT {_id('caller')} AS number, {day} AS d, min(start_time) AS first_t "
+        f"FROM calls WHERE start_time < TIMESTAMPTZ '{since}' GROUP BY caller, {day}"
     )
     # an hour window's `since` can fall inside a day: that day has calls on both sides
     return f"""
@@ -317,7 +329,7 @@ def _agg_steps(level: str, common: str) -> list[Step]:
         src = (
             "(SELECT n.block, b.callee, b.answered, b.talk_seconds, b.ring_seconds, "
             "b.callee_hangup, b.caller_hangup, b.start_time, b.win_start "
-            "FROM f_base b JOIN numbers n ON n.number = b.caller)"
+            "FROM f_base b JOIN f_numbers n ON n.number = b.caller)"
         )
         key, filt = "block", "WHERE block <> ''"
     # the caller-days' first call, for f_days
@@ -447,7 +459,7 @@ def _output_steps(win: str, length: str, kind_cols: str, bin_s: str) -> list[Ste
         Step(
             "o_caller_features",
             f"""
-    SELECT a.key AS number, '{win}' AS win, a.win_start, {_AGG_COLS.format(dc="a")},
+    SELECT {_e164("a.key")} AS number, '{win}' AS win, a.win_start, {_AGG_COLS.format(dc="a")},
            {_mode_cols(bin_s)},
            r.callback_share, r.prior_contact_share,
            o.callee_overlap_share,
@@ -462,7 +474,7 @@ def _output_steps(win: str, length: str, kind_cols: str, bin_s: str) -> list[Ste
     LEFT JOIN f_overlap o ON o.caller = a.key AND o.win_start = a.win_start
     LEFT JOIN f_first f ON f.number = a.key
     LEFT JOIN f_active ac ON ac.caller = a.key AND ac.win_start = a.win_start
-    LEFT JOIN numbers n ON n.number = a.key
+    LEFT JOIN f_numbers n ON n.number = a.key
     """,
         ),
         Step(
@@ -496,6 +508,18 @@ OUTPUTS: dict[str, str] = {
 }
 #: steps used once, kept as views (not materialized)
 VIEWS: frozenset[str] = frozenset({"f_caller_callees"})
+
+
+def _id(number: str) -> str:
+    """An E.164 number (``+`` and up to 15 digits) as an integer: the feature steps
+    group, join and hash integers, not 13-15 character strings (which DuckDB does not
+    store inline)."""
+    return f"CAST(substr({number}, 2) AS BIGINT)"
+
+
+def _e164(key: str) -> str:
+    """The E.164 number of an integer from :func:`_id`."""
+    return f"'+' || CAST({key} AS VARCHAR)"
 
 
 def _secs(ts: str) -> str:
