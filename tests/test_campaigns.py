@@ -436,3 +436,26 @@ def test_two_farm_mobiles_continuing_one_numeric_sweep_are_one_campaign(store: S
     linked = dict(store.sql("SELECT number, linked_by FROM campaign_numbers").fetchall())
     assert found[a] == found[b] and "sweep" in linked[b]
     assert found[c] != found[b]
+
+
+def test_a_hand_over_between_two_ranges_on_one_trunk_joins_nothing(store: Store) -> None:
+    """One landline starts dialling as another retires, playing a prompt of the same
+    length, on one reseller trunk: a reseller's trunk carries many vendors, so without
+    a shared range this is chance (measured on wide_spread: such joins put two vendors'
+    clients in one campaign)."""
+    import random
+
+    rnd = random.Random(3)
+    rows, numbers = [], []
+    for k, (number, hour) in enumerate((("+862160001234", 9), ("+862170005678", 10))):
+        numbers.append((number, "XY"[k]))
+        for j in range(60):
+            answered = j % 3 == 0
+            talk = 12.0 + rnd.gauss(0, 0.05) if answered else 0.0
+            start = f"2024-07-01 {hour}:{j:02d}:00+08"
+            callee = f"+86138{4 + k}00{rnd.randrange(10**5):05d}"
+            rows.append((f"h{k}-{j}", start, number, callee, answered, round(talk, 2)))
+    _store_suspects(store, rows, numbers)
+    link_campaigns(store)
+    found = dict(store.sql("SELECT number, campaign_id FROM campaign_numbers").fetchall())
+    assert found[numbers[0][0]] != found[numbers[1][0]]

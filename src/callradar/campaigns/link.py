@@ -470,7 +470,9 @@ def _link(store: Any, cfg: Config) -> LinkResult:
             continue  # and other vendors' sweeps pass by
         pair(x, y, "sweep")
     # hand-overs: a campaign's numbers cut its day into consecutive slices, so one
-    # number starts dialling as the last one retires, with the same prompt
+    # number starts dialling as the last one retires, with the same prompt, from the same
+    # range; mobiles have none (SIM farms), so there one trunk must do (landlines of two
+    # ranges on one trunk are, as often as not, two vendors on a reseller's trunk)
     gap = float(cfg.get("campaigns.handover_seconds"))
     timed = sorted(
         (r.first_seen.timestamp(), r.last_seen.timestamp(), prompt_of[r.number], r.number)
@@ -482,8 +484,8 @@ def _link(store: Any, cfg: Config) -> LinkResult:
         lo = bisect.bisect_left(ends, (first - gap, -1.0, ""))
         hi = bisect.bisect_right(ends, (first + 60.0, 1e9, ""))
         for _last, q, other in ends[lo:hi]:
-            same_line = (
-                info[other].range == info[number].range or info[other].trunk == info[number].trunk
+            same_line = info[other].range == info[number].range or (
+                info[other].trunk == info[number].trunk and mobile(other, number)
             )
             if other != number and abs(p - q) <= range_tol and same_line:
                 pair(number, other, "handover")
