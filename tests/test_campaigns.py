@@ -459,3 +459,37 @@ def test_a_hand_over_between_two_ranges_on_one_trunk_joins_nothing(store: Store)
     link_campaigns(store)
     found = dict(store.sql("SELECT number, campaign_id FROM campaign_numbers").fetchall())
     assert found[numbers[0][0]] != found[numbers[1][0]]
+
+
+def test_one_call_at_a_prompt_peak_counts_only_beside_the_peaks_lines(store: Store) -> None:
+    """A line with a single answered call at a range's prompt peak: beside the lines
+    playing that prompt (a dialer's run) it is one of them; far from them, the call is
+    more likely another prompt cut short, and the line is not linked by the peak."""
+    import random
+
+    rnd = random.Random(8)
+    rows, numbers = [], []
+    plan = [
+        ("+862160001000", 9, None),  # three lines playing a 12.0 s prompt
+        ("+862160001001", 10, None),
+        ("+862160001002", 11, None),
+        ("+862160001006", 12, [12.02, 3.3, 25.0]),  # one call at the peak, beside them
+        ("+862160001050", 13, [11.98, 4.4, 31.0]),  # the same, 48 numbers away
+    ]
+    for k, (number, hour, talks) in enumerate(plan):
+        numbers.append((number, "X"))
+        for j in range(60 if talks is None else 12):
+            if talks is None:
+                answered, talk = j % 2 == 0, 12.0 + rnd.gauss(0, 0.05)
+            else:
+                answered, talk = j < len(talks), talks[j] if j < len(talks) else 0.0
+            start = f"2024-07-01 {hour}:{j:02d}:00+08"
+            callee = f"+86138{k}00{rnd.randrange(10**5):05d}"
+            rows.append((f"p{k}-{j}", start, number, callee, answered, round(talk * answered, 2)))
+    _store_suspects(store, rows, numbers)
+    link_campaigns(store)
+    found = dict(store.sql("SELECT number, campaign_id FROM campaign_numbers").fetchall())
+    linked = dict(store.sql("SELECT number, linked_by FROM campaign_numbers").fetchall())
+    beside, far = plan[3][0], plan[4][0]
+    assert found[beside] == found[plan[0][0]] and "range+prompt" in linked[beside]
+    assert found[far] != found[plan[0][0]]

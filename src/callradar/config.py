@@ -202,6 +202,14 @@ SETTINGS: tuple[Setting, ...] = (
         "a number's answered call within it of the peak counts as playing that prompt.",
     ),
     Setting(
+        "campaigns.peak_single_call_near",
+        8,
+        "A number with only one answered call at a range's prompt peak counts as playing "
+        "that prompt only if another number of the peak lies at most this many numbers away "
+        "in the range (a single call may be another prompt cut short; a dialer takes a "
+        "client's lines from the range in a run).",
+    ),
+    Setting(
         "campaigns.peak_min_calls",
         3,
         "Answered calls a talk-time peak of a range must hold to count as a recorded prompt.",

@@ -210,6 +210,7 @@ def _range_prompts(
     min_calls = int(cfg.get("campaigns.peak_min_calls"))
     min_z = float(cfg.get("campaigns.peak_min_z"))
     tol = float(cfg.get("campaigns.range_prompt_tolerance_s"))
+    single_near = int(cfg.get("campaigns.peak_single_call_near"))
     talks = dict(
         store.sql(
             """
@@ -241,6 +242,9 @@ def _range_prompts(
                 near = t[np.abs(t - centres[k]) <= half + 1e-9]
                 at_peak[k].append((number, float(near.mean()), len(near)))
         for found in at_peak.values():
+            found = _beside_the_run(found, single_near)
+            if not found:
+                continue
             parts = prompts.split_peak([e for _, e, _ in found], [n for _, _, n in found], tol)
             groups: dict[int, list[tuple[str, float]]] = defaultdict(list)
             for (number, estimate, _n), part in zip(found, parts, strict=True):
@@ -260,6 +264,23 @@ def _range_prompts(
                             for number in group:
                                 linked_by[number].add("range+prompt")
     return prompt_of
+
+
+def _beside_the_run(found: list[tuple[str, float, int]], near: int) -> list[tuple[str, float, int]]:
+    """The numbers ``(number, estimate, calls at the peak)`` of one prompt peak of a
+    range that count as playing it: all but a number with a single call there and no
+    other number of the peak within ``near`` numbers of it. A single call at the peak
+    may be another prompt cut short (a callee hanging up part-way through a recording
+    lands anywhere), but a dialer takes a client's lines from its range in a run, so a
+    line beside other lines playing the prompt is most likely one of them."""
+    at = sorted(int(n[1:]) for n, _, _ in found)
+
+    def beside(number: str) -> bool:
+        v = int(number[1:])
+        lo, hi = bisect.bisect_left(at, v - near), bisect.bisect_right(at, v + near)
+        return hi - lo >= 2  # itself and another
+
+    return [f for f in found if f[2] >= 2 or beside(f[0])]
 
 
 def _by_recording(group: list[str], estimates: dict[str, float], uf: UnionFind) -> list[list[str]]:
