@@ -19,7 +19,7 @@ import pytest
 
 from callradar.config import Config
 from callradar.serve import LiveState, Tokens
-from callradar.serve.demo import C2, C2_NUMBERS, C2_UNLINKED, seed_demo
+from callradar.serve.demo import C1, C1_NUMBERS, C2, C2_NUMBERS, C2_UNLINKED, seed_demo
 from callradar.serve.server import BackgroundServer, free_port
 from callradar.store import Store
 
@@ -94,6 +94,26 @@ def test_restart_restores_what_was_acknowledged(tmp_path: Path) -> None:
             httpx.Client(base_url=srv.url, timeout=30) as c,
         ):
             check_restored(c)
+
+
+def test_number_lookup_reports_the_campaign_a_join_kept(tmp_path: Path) -> None:
+    """After the call path joins two campaigns (one dialer re-dialling both slices), a
+    number of either is looked up under the id the join kept."""
+    cfg = make_config()
+    with Store(tmp_path / "s.duckdb", cfg) as store:
+        seed_demo(store)
+        live = LiveState.open(store, cfg)
+        with (
+            BackgroundServer(live, Tokens.from_config(cfg)) as srv,
+            httpx.Client(base_url=srv.url, timeout=30) as c,
+        ):
+            before = c.get(f"/v1/numbers/{C2_NUMBERS[0]}", headers=AUTH).json()
+            assert before["campaign_id"] == C2
+            kept = live.engine.aliases.merge(C1, C2, number=C2_NUMBERS[0])
+            assert kept in (C1, C2)
+            for number in (C1_NUMBERS[0], C2_NUMBERS[0]):
+                info = c.get(f"/v1/numbers/{number}", headers=AUTH).json()
+                assert info["campaign_id"] == kept, (number, info)
 
 
 def test_without_link_replay_the_refusal_would_be_lost(tmp_path: Path) -> None:
