@@ -11,6 +11,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -74,25 +75,28 @@ def check_restored(c: httpx.Client) -> None:
     assert (info["campaign_id"], info["campaign_link"]) == (C2, "live")
 
 
+@contextmanager
+def serving(store: Store, cfg: Config) -> Iterator[tuple[LiveState, httpx.Client]]:
+    """The live state of ``store`` behind a real server, and a client of it."""
+    live = LiveState.open(store, cfg)
+    with (
+        BackgroundServer(live, Tokens.from_config(cfg)) as srv,
+        httpx.Client(base_url=srv.url, timeout=30) as c,
+    ):
+        yield live, c
+
+
 def test_restart_restores_what_was_acknowledged(tmp_path: Path) -> None:
     cfg = make_config()
     db = tmp_path / "s.duckdb"
     with Store(db, cfg) as store:
         seed_demo(store)
-        live = LiveState.open(store, cfg)
-        with (
-            BackgroundServer(live, Tokens.from_config(cfg)) as srv,
-            httpx.Client(base_url=srv.url, timeout=30) as c,
-        ):
+        with serving(store, cfg) as (_live, c):
             learn_live(c)
     with Store(db, cfg) as store:
         links = store.sql("SELECT number, campaign_id FROM serve_links").fetchall()
         assert (C2_UNLINKED, C2) in links
-        live = LiveState.open(store, cfg)
-        with (
-            BackgroundServer(live, Tokens.from_config(cfg)) as srv,
-            httpx.Client(base_url=srv.url, timeout=30) as c,
-        ):
+        with serving(store, cfg) as (_live, c):
             check_restored(c)
 
 
@@ -102,11 +106,7 @@ def test_number_lookup_reports_the_campaign_a_join_kept(tmp_path: Path) -> None:
     cfg = make_config()
     with Store(tmp_path / "s.duckdb", cfg) as store:
         seed_demo(store)
-        live = LiveState.open(store, cfg)
-        with (
-            BackgroundServer(live, Tokens.from_config(cfg)) as srv,
-            httpx.Client(base_url=srv.url, timeout=30) as c,
-        ):
+        with serving(store, cfg) as (live, c):
             before = c.get(f"/v1/numbers/{C2_NUMBERS[0]}", headers=AUTH).json()
             assert before["campaign_id"] == C2
             kept = live.engine.aliases.merge(C1, C2, number=C2_NUMBERS[0])

@@ -241,10 +241,8 @@ def _range_prompts(
                 t = np.asarray(talk, dtype=float)
                 near = t[np.abs(t - centres[k]) <= half + 1e-9]
                 at_peak[k].append((number, float(near.mean()), len(near)))
-        for found in at_peak.values():
-            found = _beside_the_run(found, single_near)
-            if not found:
-                continue
+        for peak in at_peak.values():
+            found = _beside_the_run(peak, single_near)
             parts = prompts.split_peak([e for _, e, _ in found], [n for _, _, n in found], tol)
             groups: dict[int, list[tuple[str, float]]] = defaultdict(list)
             for (number, estimate, _n), part in zip(found, parts, strict=True):
@@ -273,14 +271,13 @@ def _beside_the_run(found: list[tuple[str, float, int]], near: int) -> list[tupl
     may be another prompt cut short (a callee hanging up part-way through a recording
     lands anywhere), but a dialer takes a client's lines from its range in a run, so a
     line beside other lines playing the prompt is most likely one of them."""
-    at = sorted(int(n[1:]) for n, _, _ in found)
+    values = [int(n[1:]) for n, _, _ in found]
+    at = sorted(values)
 
-    def beside(number: str) -> bool:
-        v = int(number[1:])
-        lo, hi = bisect.bisect_left(at, v - near), bisect.bisect_right(at, v + near)
-        return hi - lo >= 2  # itself and another
+    def beside(v: int) -> bool:  # itself and another within ``near``
+        return bisect.bisect_right(at, v + near) - bisect.bisect_left(at, v - near) >= 2
 
-    return [f for f in found if f[2] >= 2 or beside(f[0])]
+    return [f for f, v in zip(found, values, strict=True) if f[2] >= 2 or beside(v)]
 
 
 def _by_recording(group: list[str], estimates: dict[str, float], uf: UnionFind) -> list[list[str]]:

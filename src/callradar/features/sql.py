@@ -15,7 +15,8 @@ so later steps can read it. The last three steps are the outputs
 rules followed here: no decimal literals (Spark reads ``1.0`` as DECIMAL), no
 ``epoch()`` (transpiles to whole seconds), explicit ``GROUP BY`` lists, and
 every ordering made total (``ORDER BY start_time, call_id``) so both engines
-see the same sequence.
+see the same sequence. Inside the steps a number is an integer (:func:`_id`, the
+digits of its E.164 form); ``caller_features`` gives it back as E.164.
 """
 
 from __future__ import annotations
@@ -115,16 +116,14 @@ def steps(
     {where}
     """,
         ),
-    ]
-    # the numbering plan keyed by the same integers
-    out.append(
+        # the numbering plan keyed by the same integers
         Step(
             "f_numbers",
             f"""
     SELECT {_id("number")} AS number, kind, block FROM numbers
     """,
-        )
-    )
+        ),
+    ]
     # the aggregates over every call first, so f_base is freed before the sequence,
     # reciprocity and overlap steps; the caller aggregate gives the window counts too
     out += _agg_steps("caller", common)
