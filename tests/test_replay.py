@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import csv
+import gc
 from datetime import timedelta
 from pathlib import Path
 
@@ -136,3 +137,27 @@ def test_refusal_during_replay_blocks_the_campaign_for_that_citizen(
     rows = {r["call_id"]: r for r in csv.DictReader(out.open())}
     assert rows["n0-1"]["decision"] == "block" and "refused" in rows["n0-1"]["reason"]
     assert rows["n0-2"]["decision"] == "label"
+
+
+def test_replay_freezes_the_learned_state_while_deciding_and_thaws_it_after(
+    engine: Engine, tmp_path: Path
+) -> None:
+    """The loop runs with the state out of the collector's reach (a third of its time
+    otherwise), and gives it back afterwards, also when the loop is interrupted."""
+    _write_input(tmp_path / "day.csv")
+    frozen_during: list[int] = []
+    replay(
+        engine,
+        tmp_path / "day.csv",
+        tmp_path / "decisions.csv",
+        progress=lambda i, n: frozen_during.append(gc.get_freeze_count()),
+    )
+    assert frozen_during[0] > 0  # at the first call (the last report comes after the loop)
+    assert gc.get_freeze_count() == 0
+
+    def interrupt(i: int, n: int) -> None:
+        raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        replay(engine, tmp_path / "day.csv", tmp_path / "again.csv", progress=interrupt)
+    assert gc.get_freeze_count() == 0

@@ -17,9 +17,11 @@ allowed (fail open) with the quarantine reason.
 
 from __future__ import annotations
 
+import gc
 import heapq
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -56,6 +58,21 @@ def _scratch_store(config: Config) -> Any:
     from callradar.store import Store
 
     return Store(":memory:", config)
+
+
+@contextmanager
+def learned_state_frozen() -> Iterator[None]:
+    """Keep the garbage collector off the learned state while calls are decided.
+
+    The state holds millions of long-lived containers, and every full collection walks
+    them all; a loop that allocates a few objects per call triggers one every few
+    thousand calls (a third of the replay time, measured). ``gc.freeze`` moves what
+    exists now to the permanent generation, ``gc.unfreeze`` gives it back on exit."""
+    gc.freeze()
+    try:
+        yield
+    finally:
+        gc.unfreeze()
 
 
 def call_columns(calls: pa.Table) -> tuple[list[Any], ...]:
@@ -132,35 +149,39 @@ def replay(
     guard = Guard(engine, deadline_ms=float("inf"))
     verdicts: dict[str, Verdict] = {}
     pending: list[tuple[float, int]] = []  # (end_time, index) of calls in progress
+    inf = float("inf")
     ri = ci = 0
-    t0 = _time.perf_counter()
-    for i in range(n):
-        t = starts[i]
-        # everything known at or before t, in time order
-        while True:
-            nxt_end = pending[0][0] if pending else float("inf")
-            nxt_ref = ref_rows[ri][0] if ri < len(ref_rows) else float("inf")
-            nxt_comp = comp_rows[ci][0] if ci < len(comp_rows) else float("inf")
-            nxt = min(nxt_end, nxt_ref, nxt_comp)
-            if nxt > t:
-                break
-            if nxt == nxt_end:
-                _, j = heapq.heappop(pending)
-                engine.call_ended(callers[j], callees[j], answered[j], talk[j], ends[j])
-            elif nxt == nxt_ref:
-                _, callee, caller = ref_rows[ri]
-                engine.add_refusal(callee, caller, nxt_ref)
-                ri += 1
-            else:
-                _, complainant, numbers, refused_before = comp_rows[ci]
-                engine.add_complaint(complainant, numbers, refused_before)
-                ci += 1
-        verdicts[call_ids[i]] = guard.decide(
-            CallSetup(call_ids[i], callers[i], callees[i], trunks[i], t)
-        )
-        heapq.heappush(pending, (ends[i], i))
-        if progress is not None and i % 10_000 == 0:
-            progress(i, n)
+    nxt_ref = ref_rows[0][0] if ref_rows else inf
+    nxt_comp = comp_rows[0][0] if comp_rows else inf
+    with learned_state_frozen():
+        t0 = _time.perf_counter()
+        for i in range(n):
+            t = starts[i]
+            # everything known at or before t, in time order (at equal times: call ends,
+            # then refusals, then complaints)
+            while True:
+                nxt_end = pending[0][0] if pending else inf
+                if nxt_end <= t and nxt_end <= nxt_ref and nxt_end <= nxt_comp:
+                    j = heapq.heappop(pending)[1]
+                    engine.call_ended(callers[j], callees[j], answered[j], talk[j], ends[j])
+                elif nxt_ref <= t and nxt_ref <= nxt_comp:
+                    _, callee, caller = ref_rows[ri]
+                    engine.add_refusal(callee, caller, nxt_ref)
+                    ri += 1
+                    nxt_ref = ref_rows[ri][0] if ri < len(ref_rows) else inf
+                elif nxt_comp <= t:
+                    _, complainant, numbers, refused_before = comp_rows[ci]
+                    engine.add_complaint(complainant, numbers, refused_before)
+                    ci += 1
+                    nxt_comp = comp_rows[ci][0] if ci < len(comp_rows) else inf
+                else:
+                    break
+            verdicts[call_ids[i]] = guard.decide(
+                CallSetup(call_ids[i], callers[i], callees[i], trunks[i], t)
+            )
+            heapq.heappush(pending, (ends[i], i))
+            if progress is not None and i % 10_000 == 0:
+                progress(i, n)
     seconds = _time.perf_counter() - t0
     if progress is not None:
         progress(n, n)

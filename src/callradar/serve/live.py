@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import hashlib
 import logging
 import threading
@@ -239,12 +240,16 @@ class LiveState:
         self.decider = Decider(self.engine, loop, self.deadline_ms, self.metrics, self._save_links)
         self.decider.mark_linked([n for n, _, _ in self._links_loaded])
         self.decider.start()
+        # the learned state lives as long as the server: full collections would walk its
+        # millions of containers every few thousand calls (see protect.replay.learned_state_frozen)
+        gc.freeze()
         self.ready = True
 
     def stop(self) -> None:
         self.ready = False
         if self.decider is not None:
             self.decider.stop()
+            gc.unfreeze()
         self.writer.close()
 
     def _stats(self) -> dict[str, int]:
