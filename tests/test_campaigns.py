@@ -1,8 +1,10 @@
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from callradar.campaigns import link_campaigns
+from callradar.config import Config
 from callradar.store import Store
 from protect_world import A_NUMBERS, B_NUMBERS, LEGIT, build
 
@@ -395,6 +397,24 @@ def test_a_weaker_prompt_beside_a_strong_one_is_its_own_peak() -> None:
     assert np.allclose(peaks, [12.1, 13.1, 13.7], atol=0.15)
 
 
+def test_two_prompts_four_tenths_apart_settle_where_their_calls_are() -> None:
+    """Peeled strongest first, the first window takes the calls between two prompts
+    0.4 s apart, pulling its centre towards the second and pushing the second away;
+    settled, each centre is its own calls' mean, and each client's calls go to its own."""
+    import numpy as np
+
+    from callradar.campaigns.prompts import assign, find_peaks
+
+    rng = np.random.default_rng(1)
+    c4 = np.round(11.4 + rng.normal(0, 0.12, 100).clip(-0.3, 0.3), 1)
+    c5 = np.round(11.8 + rng.normal(0, 0.12, 90).clip(-0.3, 0.3), 1)
+    rest = np.round(rng.uniform(1.0, 11.5, 120), 1)  # hung up during the prompts
+    peaks = find_peaks(np.concatenate([c4, c5, rest]))
+    assert np.allclose(peaks, [11.4, 11.8], atol=0.04), peaks
+    # a line of each client with a few silent listeners lands on its own prompt
+    assert assign([[11.3, 11.5], [11.7, 11.9]], peaks) == [0, 1]
+
+
 def _dial(number: str, callees: list[str], day: int, hour: int, prompt: float) -> list[Any]:
     return [
         (number, c, f"2024-07-0{day} {hour + j // 60}:{j % 60:02d}:00+08", j % 3 == 0,
@@ -493,3 +513,28 @@ def test_one_call_at_a_prompt_peak_counts_only_beside_the_peaks_lines(store: Sto
     beside, far = plan[3][0], plan[4][0]
     assert found[beside] == found[plan[0][0]] and "range+prompt" in linked[beside]
     assert found[far] != found[plan[0][0]]
+
+
+def test_a_quiet_number_among_a_campaigns_lines_joins_it_but_not_at_their_edge(
+    tmp_path: Path,
+) -> None:
+    """With the adjacent-line run rule off, the neighbourhood still places a quiet line
+    between a group's lines; a quiet line above them all stays alone."""
+    cfg = Config({"campaigns.run_max_gap": 0}, environ={})
+    with Store(tmp_path / "n.duckdb", cfg) as store:
+        build(store)
+        inside, edge = A_NUMBERS[2], A_NUMBERS[5]
+        _quiet(store, inside)
+        _quiet(store, edge, hour=8)
+        link_campaigns(store)
+        found = dict(store.sql("SELECT number, campaign_id FROM campaign_numbers").fetchall())
+        linked = dict(store.sql("SELECT number, linked_by FROM campaign_numbers").fetchall())
+        assert linked[inside] == "neighbours" and found[inside] == found[A_NUMBERS[0]]
+        assert found[edge] != found[A_NUMBERS[0]]
+    off = Config({"campaigns.run_max_gap": 0, "campaigns.neighbourhood": 0}, environ={})
+    with Store(tmp_path / "off.duckdb", off) as store:
+        build(store)
+        _quiet(store, A_NUMBERS[2])
+        link_campaigns(store)
+        found = dict(store.sql("SELECT number, campaign_id FROM campaign_numbers").fetchall())
+        assert found[A_NUMBERS[2]] != found[A_NUMBERS[0]]

@@ -246,6 +246,14 @@ SETTINGS: tuple[Setting, ...] = (
         "least twice as many as with any other group.",
     ),
     Setting(
+        "campaigns.neighbourhood",
+        5,
+        "A suspect still on its own after every other signal joins the group holding all "
+        "the linked numbers within this many numbers of it in its range, when some lie "
+        "below it and some above (a dialer takes a client's lines from a range in a run); "
+        "0 turns this off.",
+    ),
+    Setting(
         "campaigns.run_max_gap",
         3,
         "A suspect still on its own joins the group of its nearest linked numbers below "

@@ -2,7 +2,8 @@
 :mod:`callradar.campaigns.link` (whose docstring describes every signal): groups of two
 ranges playing one prompt to citizens one of them re-dialled (``callees+prompt``), a
 loner re-dialling a group's citizens (``callees+prompt``, ``range+callees``,
-``callees``), and a loner in a group's run of lines (``run``)."""
+``callees``), and a loner in a group's run of lines (``run``) or among its lines
+(``neighbours``)."""
 
 from __future__ import annotations
 
@@ -229,3 +230,47 @@ def attach_by_run(lk: Linking) -> None:
     for below, number in joins:
         if lk.uf.join(below, number):
             lk.linked_by[number].add("run")
+
+
+def attach_by_neighbourhood(lk: Linking) -> None:
+    """A number still on its own joins the group holding every linked number within
+    ``campaigns.neighbourhood`` numbers of it in its range, when some lie below it and
+    some above (``neighbours``): a dialer takes a client's lines from its range in a
+    run, so a line among one group's lines is that group's, even with too few answered
+    calls to show a prompt and too few citizens to show a re-dial. This reaches further
+    than :func:`attach_by_run` (whose nearest lines must be adjacent), but not past a
+    group's edge: there, the line may be another client's first. A neighbourhood
+    holding two groups (where two clients' runs meet) joins nothing. A number playing a
+    prompt of its own must play the group's. Decided on the groups as they stand, all
+    at once: a number joined here does not make its neighbours' case."""
+    span = int(lk.cfg.get("campaigns.neighbourhood"))
+    tol = float(lk.cfg.get("campaigns.range_prompt_tolerance_s"))
+    if span <= 0:
+        return
+    members = lk.uf.groups(lk.info)
+    group_of = {n: root for root, ms in members.items() for n in ms}
+    by_range: dict[str, list[tuple[int, str]]] = defaultdict(list)
+    for number, r in lk.info.items():
+        if r.range and r.kind != "mobile" and number[1:].isdigit():
+            by_range[r.range].append((int(number[1:]), number))
+    joins: list[tuple[str, str]] = []
+    for numbers in by_range.values():
+        linked = sorted((v, n) for v, n in numbers if len(members[group_of[n]]) >= 2)
+        values = [v for v, _ in linked]
+        for v, number in numbers:
+            if len(members[group_of[number]]) != 1:
+                continue
+            near = linked[
+                bisect.bisect_left(values, v - span) : bisect.bisect_right(values, v + span)
+            ]
+            # among one group's lines, not at their edge (see attach_by_run)
+            if len({group_of[n] for _, n in near}) != 1 or not near[0][0] < v < near[-1][0]:
+                continue
+            mine = lk.prompt_of.get(number)
+            theirs = [lk.prompt_of[n] for _, n in near if n in lk.prompt_of]
+            if mine is not None and (not theirs or abs(mine - float(np.mean(theirs))) > tol):
+                continue
+            joins.append((near[0][1], number))
+    for neighbour, number in joins:
+        if lk.uf.join(neighbour, number):
+            lk.linked_by[number].add("neighbours")

@@ -83,6 +83,7 @@ from callradar.campaigns.groups import (
     Linking,
     Suspect,
     attach_by_callees,
+    attach_by_neighbourhood,
     attach_by_run,
     cross_range,
 )
@@ -512,6 +513,7 @@ def _link(store: Any, cfg: Config) -> LinkResult:
     cross_range(lk, [(x, y) for x, y, n, _ in redials if n >= min_shared])
     attach_by_callees(lk, [(x, y) for x, y, _, _ in redials])
     attach_by_run(lk)
+    attach_by_neighbourhood(lk)
     components = uf.groups(info)
 
     previous = dict(store.sql("SELECT number, campaign_id FROM campaign_numbers").fetchall())

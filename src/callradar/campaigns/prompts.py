@@ -55,8 +55,9 @@ def find_peaks(
     strongest first, each placed at the densest bins of its window and its calls
     set aside before the next is sought (a weaker prompt a few tenths of a second
     beside a strong one is then judged on its own calls). Its centre is the mean
-    of the talks within ``half_width`` of the peak bin. Two prompts closer than
-    ``half_width`` show as one peak.
+    of the talks within ``half_width`` of the peak bin; then the centres settle where
+    their calls are (:func:`_settle`). Two prompts closer than ``half_width`` show as
+    one peak.
     """
     t = np.asarray(talks, dtype=float)
     t = t[(t >= LOW) & (t <= HIGH)]
@@ -105,7 +106,35 @@ def find_peaks(
         centres.append(float(t[sel].mean()))
         # (one bin more each side: the jitter's tail must not pass for a prompt beside it)
         peeled[max(0, b - half - 1) : b + half + 2] = True
-    return np.asarray(sorted(centres))
+    return _settle(t, np.asarray(sorted(centres)), half_width)
+
+
+def _settle(t: np.ndarray, centres: np.ndarray, half_width: float, rounds: int = 20) -> np.ndarray:
+    """Move each centre to the mean of the talks nearer to it than to any other centre
+    and within ``half_width`` of it, until they stay put (Lloyd's k-means rounds on the
+    calls near a peak). Two prompts a few tenths apart peeled one after the other leave
+    the first centre pulled towards the second and the second pushed away (the first
+    took the calls between them); settling puts both back where their calls are."""
+    c = centres
+    for _ in range(rounds if len(c) > 1 else 0):
+        nearest = _nearest(t, c)
+        hit = np.abs(t - c[nearest]) <= half_width + 1e-9
+        sums = np.bincount(nearest[hit], weights=t[hit], minlength=len(c))
+        counts = np.bincount(nearest[hit], minlength=len(c))
+        moved = np.where(counts > 0, sums / np.maximum(counts, 1), c)
+        if np.allclose(moved, c, atol=1e-6):
+            break
+        c = np.sort(moved)
+    return c
+
+
+def _nearest(t: np.ndarray, centres: np.ndarray) -> np.ndarray:
+    """Index of the nearest of ``centres`` (ascending, at least one) for every talk."""
+    if len(centres) == 1:
+        return np.zeros(len(t), dtype=np.int64)
+    pos = np.clip(np.searchsorted(centres, t), 1, len(centres) - 1)
+    left, right = centres[pos - 1], centres[pos]
+    return np.where(np.abs(t - left) <= np.abs(t - right), pos - 1, pos)
 
 
 def _background(counts: np.ndarray, wide_half: int, floor: float) -> np.ndarray:
@@ -150,13 +179,7 @@ def assign(
         if len(t) == 0:
             out.append(None)
             continue
-        if len(centres) == 1:
-            nearest = np.zeros(len(t), dtype=np.int64)
-        else:
-            pos = np.clip(np.searchsorted(centres, t), 1, len(centres) - 1)
-            left = centres[pos - 1]
-            right = centres[pos]
-            nearest = np.where(np.abs(t - left) <= np.abs(t - right), pos - 1, pos)
+        nearest = _nearest(t, centres)
         hit = np.abs(t - centres[nearest]) <= half_width + 1e-9
         if not hit.any():
             out.append(None)
