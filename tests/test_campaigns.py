@@ -538,3 +538,60 @@ def test_a_quiet_number_among_a_campaigns_lines_joins_it_but_not_at_their_edge(
         link_campaigns(store)
         found = dict(store.sql("SELECT number, campaign_id FROM campaign_numbers").fetchall())
         assert found[A_NUMBERS[2]] != found[A_NUMBERS[0]]
+
+
+def _two_runs(store: Store, seed: int) -> tuple[list[str], list[str]]:
+    """One vendor's range: client P's run of twelve lines plays a 13.6 s prompt, client
+    Q's next twelve a 13.8 s one (one talk-time peak), three silent listeners each."""
+    import random
+
+    rnd = random.Random(seed)
+    rows, numbers = [], []
+    lines = [f"+86216000{1000 + i}" for i in range(24)]
+    for k, number in enumerate(lines):
+        prompt = 13.6 if k < 12 else 13.8
+        numbers.append((number, "P" if k < 12 else "Q"))
+        for j in range(12):
+            answered = j % 4 == 0
+            talk = round(prompt + max(-0.3, min(0.3, rnd.gauss(0, 0.12))), 1) if answered else 0
+            start = f"2024-07-01 {8 + k // 2}:{(k % 2) * 30 + j:02d}:00+08"
+            callee = f"+86138{k:02d}0{rnd.randrange(10**5):05d}"
+            rows.append((f"r{k}-{j}", start, number, callee, answered, talk))
+    _store_suspects(store, rows, numbers)
+    return lines[:12], lines[12:]
+
+
+def test_two_clients_a_fifth_of_a_second_apart_are_told_apart_by_their_runs(
+    tmp_path: Path,
+) -> None:
+    """Prompts 0.2 s apart share one peak and the lines' means (three calls each)
+    overlap, but they step between the two clients' runs of lines. Over five cities, the
+    lines linked into a campaign of the other client: cut into runs, a handful at the
+    boundaries; not cut, four times as many."""
+    misplaced = {}
+    for z in (3.0, 1e9):
+        cfg = Config({"campaigns.run_split_z": z}, environ={})
+        misplaced[z] = 0
+        for seed in range(1, 6):
+            with Store(tmp_path / f"z{z}-{seed}.duckdb", cfg) as store:
+                p_lines, q_lines = _two_runs(store, seed)
+                link_campaigns(store)
+                found = dict(
+                    store.sql("SELECT number, campaign_id FROM campaign_numbers").fetchall()
+                )
+            for c in {found[n] for n in p_lines} & {found[n] for n in q_lines}:
+                p, q = (sum(found[n] == c for n in ls) for ls in (p_lines, q_lines))
+                misplaced[z] += min(p, q)
+    assert misplaced[3.0] * 4 <= misplaced[1e9], misplaced
+    assert misplaced[3.0] <= 3, misplaced
+
+
+def test_split_runs_cuts_where_the_prompt_steps_between_runs() -> None:
+    from callradar.campaigns.prompts import split_runs
+
+    steps = [13.6, 13.55, 13.65, 13.6, 13.8, 13.85, 13.75, 13.8]
+    assert split_runs(steps, [3] * 8, sigma=0.12) == [0, 0, 0, 0, 1, 1, 1, 1]
+    # one prompt throughout, or too few calls for the step to stand out: one run
+    assert split_runs([13.6, 13.55, 13.65, 13.6, 13.62, 13.58], [3] * 6, 0.12) == [0] * 6
+    assert split_runs(steps, [1] * 8, sigma=0.12) == [0] * 8
+    assert split_runs([], [], 0.12) == [] and split_runs([13.0], [1], 0.12) == [0]

@@ -210,6 +210,14 @@ SETTINGS: tuple[Setting, ...] = (
         "client's lines from the range in a run).",
     ),
     Setting(
+        "campaigns.run_split_z",
+        3.0,
+        "The numbers of one prompt peak of a range, in number order, are cut into runs where "
+        "the two sides' mean talk times differ by this many standard errors (and 0.1 s): "
+        "two clients of one vendor with prompts a few tenths of a second apart, each "
+        "dialling from its own run of the range.",
+    ),
+    Setting(
         "campaigns.peak_min_calls",
         3,
         "Answered calls a talk-time peak of a range must hold to count as a recorded prompt.",

@@ -71,6 +71,7 @@ its campaign as evidence.
 from __future__ import annotations
 
 import bisect
+import math
 from collections import Counter, defaultdict
 from dataclasses import dataclass
 from datetime import timedelta
@@ -212,6 +213,7 @@ def _range_prompts(
     min_z = float(cfg.get("campaigns.peak_min_z"))
     tol = float(cfg.get("campaigns.range_prompt_tolerance_s"))
     single_near = int(cfg.get("campaigns.peak_single_call_near"))
+    split_z = float(cfg.get("campaigns.run_split_z"))
     talks = dict(
         store.sql(
             """
@@ -235,6 +237,7 @@ def _range_prompts(
             min_z=min_z,
         )
         at_peak: dict[int, list[tuple[str, float, int]]] = defaultdict(list)
+        spread: dict[int, list[float]] = defaultdict(lambda: [0.0, 0.0])  # squares, freedom
         for number, talk, k in zip(
             members, lists, prompts.assign(lists, centres, half), strict=True
         ):
@@ -242,10 +245,13 @@ def _range_prompts(
                 t = np.asarray(talk, dtype=float)
                 near = t[np.abs(t - centres[k]) <= half + 1e-9]
                 at_peak[k].append((number, float(near.mean()), len(near)))
-        for peak in at_peak.values():
-            found = _beside_the_run(peak, single_near)
-            parts = prompts.split_peak([e for _, e, _ in found], [n for _, _, n in found], tol)
-            groups: dict[int, list[tuple[str, float]]] = defaultdict(list)
+                spread[k][0] += float(np.sum((near - near.mean()) ** 2))
+                spread[k][1] += len(near) - 1
+        for k, peak in at_peak.items():
+            # in number order: a dialer takes a client's lines from the range in a run
+            found = sorted(_beside_the_run(peak, single_near), key=lambda f: int(f[0][1:]))
+            parts = _split(found, _call_spread(spread[k], half), split_z, tol)
+            groups: dict[tuple[int, int], list[tuple[str, float]]] = defaultdict(list)
             for (number, estimate, _n), part in zip(found, parts, strict=True):
                 if part is not None:
                     groups[part].append((number, estimate))
@@ -263,6 +269,40 @@ def _range_prompts(
                             for number in group:
                                 linked_by[number].add("range+prompt")
     return prompt_of
+
+
+def _call_spread(squares_freedom: list[float], half_width: float) -> float:
+    """One call's spread about its number's mean at a peak (pooled over the peak's
+    numbers), not below 0.05 s; with fewer than five degrees of freedom, a fifth of the
+    peak's full width."""
+    squares, freedom = squares_freedom
+    if freedom < 5:
+        return half_width / 2.5
+    return max(0.05, math.sqrt(squares / freedom))
+
+
+def _split(
+    found: list[tuple[str, float, int]], sigma: float, min_z: float, tol: float
+) -> list[tuple[int, int] | None]:
+    """The part of a peak each of its numbers ``(number, estimate, calls)``, in number
+    order, plays: first the runs of lines whose prompts step apart
+    (:func:`prompts.split_runs`: two clients a few tenths of a second apart, each dialling
+    from its own run of the range), then, within a run, the numbers' prompts
+    (:func:`prompts.split_peak`). Runs are not joined here, even at one prompt: the
+    other signals (callees, sweeps, hand-overs, neighbours) join a client's runs."""
+    estimates = [e for _, e, _ in found]
+    weights = [n for _, _, n in found]
+    runs = prompts.split_runs(estimates, weights, sigma, min_z)
+    by_run: dict[int, list[int]] = defaultdict(list)
+    for i, r in enumerate(runs):
+        by_run[r].append(i)
+    parts: list[tuple[int, int] | None] = [None] * len(found)
+    for r, idx in by_run.items():
+        sub = prompts.split_peak([estimates[i] for i in idx], [weights[i] for i in idx], tol)
+        for i, part in zip(idx, sub, strict=True):
+            if part is not None:
+                parts[i] = (r, part)
+    return parts
 
 
 def _beside_the_run(found: list[tuple[str, float, int]], near: int) -> list[tuple[str, float, int]]:

@@ -240,4 +240,49 @@ def split_peak(
     return out
 
 
-__all__ = ["assign", "find_peaks", "split_peak"]
+def split_runs(
+    estimates: Sequence[float],
+    weights: Sequence[int],
+    sigma: float,
+    min_z: float = 4.0,
+    min_gap: float = 0.1,
+    min_weight: int = 3,
+) -> list[int]:
+    """Cut a peak's numbers, in number order, into runs whose prompts differ.
+
+    A vendor takes a client's lines from its range in a run, so where two clients'
+    prompts share a peak (a few tenths of a second apart), the numbers' mean talk times
+    step from one prompt to the other between runs. Binary segmentation: the cut
+    between two runs is where the two sides' weighted means differ most, in standard
+    errors (``sigma`` is one call's spread about its prompt); it is kept when that is
+    at least ``min_z``, the means are at least ``min_gap`` apart and each side holds a
+    number resting on ``min_weight`` calls (a few sparse numbers are no run of their
+    own); then each side is cut again. Returns a run index per number.
+    """
+    est = np.asarray(estimates, dtype=float)
+    w = np.asarray(weights, dtype=float)
+    cuts: list[int] = []
+    todo = [(0, len(est))]
+    while todo:
+        a, b = todo.pop()
+        wl = np.cumsum(w[a:b])[:-1]  # weight left of a cut after each number but the last
+        if len(wl) == 0:
+            continue
+        wr = w[a:b].sum() - wl
+        sl = np.cumsum(w[a:b] * est[a:b])[:-1]
+        sr = float(np.dot(w[a:b], est[a:b])) - sl
+        rich = np.cumsum(w[a:b] >= min_weight)[:-1]  # numbers resting on enough calls
+        ok = (rich >= 1) & (rich[-1] + (w[b - 1] >= min_weight) - rich >= 1)
+        if not ok.any():
+            continue
+        wl, wr = np.maximum(wl, 1e-9), np.maximum(wr, 1e-9)
+        gap = np.abs(sl / wl - sr / wr)
+        z = np.where(ok & (gap >= min_gap), gap / (sigma * np.sqrt(1 / wl + 1 / wr)), 0.0)
+        k = int(np.argmax(z))
+        if z[k] >= min_z:
+            cuts.append(a + k + 1)
+            todo += [(a, a + k + 1), (a + k + 1, b)]
+    return np.searchsorted(np.sort(cuts), np.arange(len(est)), side="right").tolist()
+
+
+__all__ = ["assign", "find_peaks", "split_peak", "split_runs"]
