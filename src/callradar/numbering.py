@@ -273,6 +273,20 @@ def _type_sql(nsn: str) -> str:
 GEO_TABLE = "_numbering_geo"
 
 
+@lru_cache(maxsize=1)
+def _geo_table() -> pa.Table:
+    """The CN geocoding prefixes as an Arrow table (prefix, name, plen), built once."""
+    geo = _geo()
+    keys = [k for k in geo if k.startswith("86") and LANG in geo[k]]
+    return pa.table(
+        {
+            "prefix": pa.array(keys, pa.string()),
+            "name": pa.array([geo[k][LANG] for k in keys], pa.string()),
+            "plen": pa.array([len(k) for k in keys], pa.int32()),
+        }
+    )
+
+
 def ensure_geo_table(con: Any) -> None:
     """Create the temp table of phonenumbers' CN geocoding prefixes (once per connection)."""
     exists = con.execute(
@@ -280,15 +294,7 @@ def ensure_geo_table(con: Any) -> None:
     ).fetchall()[0][0]
     if exists:
         return
-    geo = _geo()
-    keys = [k for k in geo if k.startswith("86") and LANG in geo[k]]
-    tbl = pa.table(
-        {
-            "prefix": pa.array(keys, pa.string()),
-            "name": pa.array([geo[k][LANG] for k in keys], pa.string()),
-            "plen": pa.array([len(k) for k in keys], pa.int32()),
-        }
-    )
+    tbl = _geo_table()
     con.register("_numbering_geo_src", tbl)
     try:
         con.execute(f"CREATE TEMP TABLE {GEO_TABLE} AS SELECT * FROM _numbering_geo_src")

@@ -253,34 +253,29 @@ def _write(
     verdicts: dict[str, Verdict],
     quarantined: dict[int, str],
 ) -> dict[str, int]:
-    ids, decisions, scores, campaigns, reasons = [], [], [], [], []
-    counts = {"allow": 0, "label": 0, "block": 0}
-    for row, call_id in enumerate(order, start=1):
-        v = verdicts.get(call_id) if call_id else None
-        if v is None:
-            ids.append(call_id)
-            decisions.append("allow")
-            scores.append(0.0)
-            campaigns.append("")
-            why = quarantined.get(row, "quarantined")
-            reasons.append(f"not decided: input row {row} was not accepted ({why}); allowed")
-            counts["allow"] += 1
-            continue
-        ids.append(call_id)
-        decisions.append(v.decision)
-        scores.append(round(v.score, 4))
-        campaigns.append(v.campaign_id)
-        reasons.append(v.reason)
-        counts[v.decision] += 1
+    found = [verdicts.get(c) if c else None for c in order]
+    # an input row ingest did not accept is allowed (fail open), with the reason
+    undecided = {
+        row: f"not decided: input row {row} was not accepted "
+        f"({quarantined.get(row, 'quarantined')}); allowed"
+        for row, v in enumerate(found, start=1)
+        if v is None
+    }
     table = pa.table(
         {
-            "call_id": pa.array(ids, pa.string()),
-            "decision": pa.array(decisions, pa.string()),
-            "score": pa.array(scores, pa.float64()),
-            "campaign_id": pa.array(campaigns, pa.string()),
-            "reason": pa.array(reasons, pa.string()),
+            "call_id": pa.array(order, pa.string()),
+            "decision": pa.array([v.decision if v else "allow" for v in found], pa.string()),
+            "score": pa.array([round(v.score, 4) if v else 0.0 for v in found], pa.float64()),
+            "campaign_id": pa.array([v.campaign_id if v else "" for v in found], pa.string()),
+            "reason": pa.array(
+                [v.reason if v else undecided[row] for row, v in enumerate(found, start=1)],
+                pa.string(),
+            ),
         }
     )
+    counts = {"allow": 0, "label": 0, "block": 0}
+    for d in pc.value_counts(table.column("decision")).to_pylist():
+        counts[d["values"]] = d["counts"]
     out_path.parent.mkdir(parents=True, exist_ok=True)
     pacsv.write_csv(table, out_path)
     return counts
