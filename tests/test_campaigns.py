@@ -481,6 +481,29 @@ def test_a_hand_over_between_two_ranges_on_one_trunk_joins_nothing(store: Store)
     assert found[numbers[0][0]] != found[numbers[1][0]]
 
 
+def test_two_farm_mobiles_handing_over_on_one_trunk_join_nothing(store: Store) -> None:
+    """A SIM-farm mobile starts dialling as another retires, playing a prompt of the same
+    length, on one trunk: dozens of farms' campaigns share a trunk and their prompt
+    lengths collide, so this alone is chance (measured on sim_farm, seed 42: such a join
+    put two vendors' clients in one campaign)."""
+    import random
+
+    rnd = random.Random(3)
+    rows = []
+    farm = ["+8613912345678", "+8615823456789"]
+    for k, number in enumerate(farm):
+        for j in range(60):
+            answered = j % 3 == 0
+            talk = 12.0 + rnd.gauss(0, 0.05) if answered else 0.0
+            callee = f"+86138{4 + k}00{rnd.randrange(10**5):05d}"
+            rows.append((number, callee, f"2024-07-01 {9 + k}:{j:02d}:00+08", answered,
+                         round(talk, 2)))  # fmt: skip
+    _farm_numbers(store, rows, farm, scored="2024-07-01")
+    link_campaigns(store)
+    found = dict(store.sql("SELECT number, campaign_id FROM campaign_numbers").fetchall())
+    assert found[farm[0]] != found[farm[1]]
+
+
 def test_one_call_at_a_prompt_peak_counts_only_beside_the_peaks_lines(store: Store) -> None:
     """A line with a single answered call at a range's prompt peak: beside the lines
     playing that prompt (a dialer's run) it is one of them; far from them, the call is

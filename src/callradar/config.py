@@ -186,8 +186,8 @@ SETTINGS: tuple[Setting, ...] = (
         "campaigns.handover_seconds",
         300.0,
         "A number that starts dialling at most this many seconds after another stopped, with "
-        "the same recorded prompt, from the same range (or, for SIM-farm mobiles, on the same "
-        "trunk), is linked to it (a campaign hands its sweep on).",
+        "the same recorded prompt, from the same range, is linked to it (a campaign hands "
+        "its sweep on); SIM-farm mobiles, which have no range, never are.",
     ),
     Setting(
         "campaigns.range_prompt_tolerance_s",

@@ -44,8 +44,8 @@ them):
   line just above a group's top one that started after all of them is the next
   it took;
 * ``handover``: one number starts dialling within ``campaigns.handover_seconds``
-  of another's last call, with the same prompt, from the same range or main
-  trunk;
+  of another's last call, with the same prompt, from the same range (SIM-farm
+  mobiles, which have none, never hand over: a shared trunk or block is chance);
 * ``prompt_id``: honeypot recordings heard the same recorded prompt (acoustic
   fingerprint, :mod:`callradar.audio`) from both. Applied first, and it also keeps
   apart: no later signal joins numbers heard playing different recordings, and a
@@ -530,8 +530,11 @@ def _link(store: Any, cfg: Config) -> LinkResult:
         pair(x, y, "sweep")
     # hand-overs: a campaign's numbers cut its day into consecutive slices, so one
     # number starts dialling as the last one retires, with the same prompt, from the same
-    # range; mobiles have none (SIM farms), so there one trunk must do (landlines of two
-    # ranges on one trunk are, as often as not, two vendors on a reseller's trunk)
+    # range. Not across ranges on one trunk (landlines of two ranges on one trunk are, as
+    # often as not, two vendors on a reseller's trunk), and not between SIM-farm mobiles,
+    # which have no range: their block holds any vendor's farm lines, their trunks carry
+    # dozens of farms' campaigns, and two of those playing prompts of one length hand
+    # over by chance (measured on sim_farm: such a join put two vendors in one campaign)
     gap = float(cfg.get("campaigns.handover_seconds"))
     timed = sorted(
         (r.first_seen.timestamp(), r.last_seen.timestamp(), prompt_of[r.number], r.number)
@@ -543,10 +546,8 @@ def _link(store: Any, cfg: Config) -> LinkResult:
         lo = bisect.bisect_left(ends, (first - gap, -1.0, ""))
         hi = bisect.bisect_right(ends, (first + 60.0, 1e9, ""))
         for _last, q, other in ends[lo:hi]:
-            same_line = info[other].range == info[number].range or (
-                info[other].trunk == info[number].trunk and mobile(other, number)
-            )
-            if other != number and abs(p - q) <= range_tol and same_line:
+            same_range = info[other].range == info[number].range and not mobile(other, number)
+            if other != number and abs(p - q) <= range_tol and same_range:
                 pair(number, other, "handover")
     # groups join through callees only where two of their numbers show a re-dial
     lk = Linking(store, info, prompt_of, cfg, uf, linked_by)
