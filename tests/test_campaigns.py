@@ -618,3 +618,18 @@ def test_split_runs_cuts_where_the_prompt_steps_between_runs() -> None:
     assert split_runs([13.6, 13.55, 13.65, 13.6, 13.62, 13.58], [3] * 6, 0.12) == [0] * 6
     assert split_runs(steps, [1] * 8, sigma=0.12) == [0] * 8
     assert split_runs([], [], 0.12) == [] and split_runs([13.0], [1], 0.12) == [0]
+
+
+def test_a_line_whose_few_calls_sit_apart_is_no_campaign_of_its_own() -> None:
+    """One client's lines at 14.2 s, and one line whose three calls average 14.07 s:
+    0.16 s from the rest, past the 0.15 s tolerance, but only two standard errors of
+    three calls. Given the calls' spread it stays with the others; two clients 0.2 s
+    apart, each resting on many calls, stay apart."""
+    from callradar.campaigns.prompts import split_peak
+
+    estimates = [14.2, 14.233, 14.067, 14.2, 14.233, 14.3, 14.217]
+    weights = [4, 3, 3, 4, 3, 3, 6]
+    assert split_peak(estimates, weights, 0.15)[2] != split_peak(estimates, weights, 0.15)[0]
+    assert len(set(split_peak(estimates, weights, 0.15, sigma=0.125))) == 1
+    two = split_peak([13.6, 13.62, 13.8, 13.79], [30, 30, 30, 30], 0.15, sigma=0.125)
+    assert two[0] == two[1] != two[2] == two[3]

@@ -215,7 +215,8 @@ SETTINGS: tuple[Setting, ...] = (
         "The numbers of one prompt peak of a range, in number order, are cut into runs where "
         "the two sides' mean talk times differ by this many standard errors (and 0.1 s): "
         "two clients of one vendor with prompts a few tenths of a second apart, each "
-        "dialling from its own run of the range.",
+        "dialling from its own run of the range. Within a run, groups of numbers whose "
+        "prompts lie closer than this many standard errors stay one.",
     ),
     Setting(
         "campaigns.peak_min_calls",

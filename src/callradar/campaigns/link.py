@@ -288,8 +288,10 @@ def _split(
     order, plays: first the runs of lines whose prompts step apart
     (:func:`prompts.split_runs`: two clients a few tenths of a second apart, each dialling
     from its own run of the range), then, within a run, the numbers' prompts
-    (:func:`prompts.split_peak`). Runs are not joined here, even at one prompt: the
-    other signals (callees, sweeps, hand-overs, neighbours) join a client's runs."""
+    (:func:`prompts.split_peak`, where groups closer than ``min_z`` standard errors
+    stay one: a line whose few calls sit apart is no client of its own). Runs are not
+    joined here, even at one prompt: the other signals (callees, sweeps, hand-overs,
+    neighbours) join a client's runs."""
     estimates = [e for _, e, _ in found]
     weights = [n for _, _, n in found]
     runs = prompts.split_runs(estimates, weights, sigma, min_z)
@@ -298,7 +300,9 @@ def _split(
         by_run[r].append(i)
     parts: list[tuple[int, int] | None] = [None] * len(found)
     for r, idx in by_run.items():
-        sub = prompts.split_peak([estimates[i] for i in idx], [weights[i] for i in idx], tol)
+        sub = prompts.split_peak(
+            [estimates[i] for i in idx], [weights[i] for i in idx], tol, sigma=sigma, min_z=min_z
+        )
         for i, part in zip(idx, sub, strict=True):
             if part is not None:
                 parts[i] = (r, part)

@@ -196,7 +196,12 @@ def assign(
 
 
 def split_peak(
-    estimates: Sequence[float], weights: Sequence[int], tol: float, min_weight: int = 3
+    estimates: Sequence[float],
+    weights: Sequence[int],
+    tol: float,
+    min_weight: int = 3,
+    sigma: float = 0.0,
+    min_z: float = 3.0,
 ) -> list[int | None]:
     """Tell apart campaigns that share one peak (prompts a few tenths of a second apart).
 
@@ -204,7 +209,9 @@ def split_peak(
     calls each mean rests on. Numbers with at least ``min_weight`` calls are grouped
     agglomeratively: the two neighbouring groups whose weighted mean prompts are
     closest merge first, while that distance is within ``tol`` (comparing group means,
-    not neighbours, keeps a chain of noisy estimates from bridging two campaigns).
+    not neighbours, keeps a chain of noisy estimates from bridging two campaigns), or,
+    given ``sigma`` (one call's spread), within ``min_z`` standard errors of the two
+    means: a line whose few calls happen to sit apart is no campaign of its own.
     A number resting on fewer calls joins the group nearest its estimate when there is
     one group, or when the nearest is within ``tol`` and the next at least twice as far;
     otherwise it stays out (None). Returns a group index per number.
@@ -219,9 +226,12 @@ def split_peak(
     ]
     while len(groups) > 1:
         means = np.asarray([s / n for s, n, _ in groups])
-        gaps = np.diff(means)
-        i = int(np.argmin(gaps))
-        if gaps[i] > tol:
+        sizes = np.asarray([n for _, n, _ in groups])
+        # how far apart two neighbouring groups may be and still be one prompt
+        reach = np.maximum(tol, min_z * sigma * np.sqrt(1 / sizes[:-1] + 1 / sizes[1:]))
+        ratio = np.diff(means) / reach
+        i = int(np.argmin(ratio))
+        if ratio[i] > 1:
             break
         (sa, na, ma), (sb, nb, mb) = groups[i], groups.pop(i + 1)
         groups[i] = (sa + sb, na + nb, ma + mb)
