@@ -254,7 +254,7 @@ def split_runs(
     estimates: Sequence[float],
     weights: Sequence[int],
     sigma: float,
-    min_z: float = 4.0,
+    min_z: float = 3.0,
     min_gap: float = 0.1,
     min_weight: int = 3,
 ) -> list[int]:
