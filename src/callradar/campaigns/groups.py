@@ -183,18 +183,13 @@ def attach_by_run(lk: Linking) -> None:
     tol = float(lk.cfg.get("campaigns.range_prompt_tolerance_s"))
     members = lk.uf.groups(lk.info)
     size = {root: len(ms) for root, ms in members.items()}
-    by_range: dict[str, list[tuple[int, str]]] = defaultdict(list)
-    for number, r in lk.info.items():
-        if r.range and r.kind != "mobile":
-            by_range[r.range].append((int(number[1:]), number))
 
     def started(n: str) -> float:
         first = lk.info[n].first_seen
         return first.timestamp() if first is not None else float("inf")
 
     joins: list[tuple[str, str]] = []
-    for numbers in by_range.values():
-        numbers.sort()
+    for numbers in _range_lines(lk).values():
         linked = [(v, n) for v, n in numbers if size[lk.uf.find(n)] >= 2]
         values = [v for v, _ in linked]
         # per group, when its newest line of this range started, and its lowest line
@@ -249,13 +244,9 @@ def attach_by_neighbourhood(lk: Linking) -> None:
         return
     members = lk.uf.groups(lk.info)
     group_of = {n: root for root, ms in members.items() for n in ms}
-    by_range: dict[str, list[tuple[int, str]]] = defaultdict(list)
-    for number, r in lk.info.items():
-        if r.range and r.kind != "mobile" and number[1:].isdigit():
-            by_range[r.range].append((int(number[1:]), number))
     joins: list[tuple[str, str]] = []
-    for numbers in by_range.values():
-        linked = sorted((v, n) for v, n in numbers if len(members[group_of[n]]) >= 2)
+    for numbers in _range_lines(lk).values():
+        linked = [(v, n) for v, n in numbers if len(members[group_of[n]]) >= 2]
         values = [v for v, _ in linked]
         for v, number in numbers:
             if len(members[group_of[number]]) != 1:
@@ -274,3 +265,15 @@ def attach_by_neighbourhood(lk: Linking) -> None:
     for neighbour, number in joins:
         if lk.uf.join(neighbour, number):
             lk.linked_by[number].add("neighbours")
+
+
+def _range_lines(lk: Linking) -> dict[str, list[tuple[int, str]]]:
+    """Per range, its suspects' lines as ``(number as an integer, number)`` in number
+    order; SIM-farm mobiles have no range."""
+    by_range: dict[str, list[tuple[int, str]]] = defaultdict(list)
+    for number, r in lk.info.items():
+        if r.range and r.kind != "mobile":
+            by_range[r.range].append((int(number[1:]), number))
+    for numbers in by_range.values():
+        numbers.sort()
+    return by_range

@@ -237,7 +237,10 @@ def _range_prompts(
             min_z=min_z,
         )
         at_peak: dict[int, list[tuple[str, float, int]]] = defaultdict(list)
-        spread: dict[int, list[float]] = defaultdict(lambda: [0.0, 0.0])  # squares, freedom
+        # per peak, the squared deviations of calls from their number's mean, and their
+        # degrees of freedom: one call's spread about its prompt (see _call_spread)
+        squares: dict[int, float] = defaultdict(float)
+        freedom: dict[int, int] = defaultdict(int)
         for number, talk, k in zip(
             members, lists, prompts.assign(lists, centres, half), strict=True
         ):
@@ -245,12 +248,11 @@ def _range_prompts(
                 t = np.asarray(talk, dtype=float)
                 near = t[np.abs(t - centres[k]) <= half + 1e-9]
                 at_peak[k].append((number, float(near.mean()), len(near)))
-                spread[k][0] += float(np.sum((near - near.mean()) ** 2))
-                spread[k][1] += len(near) - 1
+                squares[k] += float(np.sum((near - near.mean()) ** 2))
+                freedom[k] += len(near) - 1
         for k, peak in at_peak.items():
-            # in number order: a dialer takes a client's lines from the range in a run
-            found = sorted(_beside_the_run(peak, single_near), key=lambda f: int(f[0][1:]))
-            parts = _split(found, _call_spread(spread[k], half), split_z, tol)
+            found = _beside_the_run(peak, single_near)
+            parts = _split(found, _call_spread(squares[k], freedom[k], half), split_z, tol)
             groups: dict[tuple[int, int], list[tuple[str, float]]] = defaultdict(list)
             for (number, estimate, _n), part in zip(found, parts, strict=True):
                 if part is not None:
@@ -271,11 +273,10 @@ def _range_prompts(
     return prompt_of
 
 
-def _call_spread(squares_freedom: list[float], half_width: float) -> float:
+def _call_spread(squares: float, freedom: int, half_width: float) -> float:
     """One call's spread about its number's mean at a peak (pooled over the peak's
     numbers), not below 0.05 s; with fewer than five degrees of freedom, a fifth of the
     peak's full width."""
-    squares, freedom = squares_freedom
     if freedom < 5:
         return half_width / 2.5
     return max(0.05, math.sqrt(squares / freedom))
@@ -315,14 +316,15 @@ def _beside_the_run(found: list[tuple[str, float, int]], near: int) -> list[tupl
     other number of the peak within ``near`` numbers of it. A single call at the peak
     may be another prompt cut short (a callee hanging up part-way through a recording
     lands anywhere), but a dialer takes a client's lines from its range in a run, so a
-    line beside other lines playing the prompt is most likely one of them."""
-    values = [int(n[1:]) for n, _, _ in found]
-    at = sorted(values)
+    line beside other lines playing the prompt is most likely one of them. Returned in
+    number order (a dialer takes a client's lines from the range in a run)."""
+    ordered = sorted((int(f[0][1:]), f) for f in found)
+    at = [v for v, _ in ordered]
 
     def beside(v: int) -> bool:  # itself and another within ``near``
         return bisect.bisect_right(at, v + near) - bisect.bisect_left(at, v - near) >= 2
 
-    return [f for f, v in zip(found, values, strict=True) if f[2] >= 2 or beside(v)]
+    return [f for v, f in ordered if f[2] >= 2 or beside(v)]
 
 
 def _by_recording(group: list[str], estimates: dict[str, float], uf: UnionFind) -> list[list[str]]:

@@ -228,7 +228,7 @@ def split_peak(
         means = np.asarray([s / n for s, n, _ in groups])
         sizes = np.asarray([n for _, n, _ in groups])
         # how far apart two neighbouring groups may be and still be one prompt
-        reach = np.maximum(tol, min_z * sigma * np.sqrt(1 / sizes[:-1] + 1 / sizes[1:]))
+        reach = np.maximum(tol, min_z * _standard_error(sigma, sizes[:-1], sizes[1:]))
         ratio = np.diff(means) / reach
         i = int(np.argmin(ratio))
         if ratio[i] > 1:
@@ -248,6 +248,12 @@ def split_peak(
             if d[0] <= tol and d[1] >= 2 * d[0]:
                 out[j] = int(np.argmin(np.abs(means - est[j])))
     return out
+
+
+def _standard_error(sigma: float, wa: np.ndarray, wb: np.ndarray) -> np.ndarray:
+    """Standard error of the difference of two means resting on ``wa`` and ``wb`` calls,
+    each call spread by ``sigma``."""
+    return sigma * np.sqrt(1 / wa + 1 / wb)
 
 
 def split_runs(
@@ -287,7 +293,7 @@ def split_runs(
             continue
         wl, wr = np.maximum(wl, 1e-9), np.maximum(wr, 1e-9)
         gap = np.abs(sl / wl - sr / wr)
-        z = np.where(ok & (gap >= min_gap), gap / (sigma * np.sqrt(1 / wl + 1 / wr)), 0.0)
+        z = np.where(ok & (gap >= min_gap), gap / _standard_error(sigma, wl, wr), 0.0)
         k = int(np.argmax(z))
         if z[k] >= min_z:
             cuts.append(a + k + 1)

@@ -255,22 +255,20 @@ def _write(
 ) -> dict[str, int]:
     found = [verdicts.get(c) if c else None for c in order]
     # an input row ingest did not accept is allowed (fail open), with the reason
-    undecided = {
-        row: f"not decided: input row {row} was not accepted "
+    reasons = [
+        v.reason
+        if v
+        else f"not decided: input row {row} was not accepted "
         f"({quarantined.get(row, 'quarantined')}); allowed"
         for row, v in enumerate(found, start=1)
-        if v is None
-    }
+    ]
     table = pa.table(
         {
             "call_id": pa.array(order, pa.string()),
             "decision": pa.array([v.decision if v else "allow" for v in found], pa.string()),
             "score": pa.array([round(v.score, 4) if v else 0.0 for v in found], pa.float64()),
             "campaign_id": pa.array([v.campaign_id if v else "" for v in found], pa.string()),
-            "reason": pa.array(
-                [v.reason if v else undecided[row] for row, v in enumerate(found, start=1)],
-                pa.string(),
-            ),
+            "reason": pa.array(reasons, pa.string()),
         }
     )
     counts = {"allow": 0, "label": 0, "block": 0}
