@@ -633,3 +633,25 @@ def test_a_line_whose_few_calls_sit_apart_is_no_campaign_of_its_own() -> None:
     assert len(set(split_peak(estimates, weights, 0.15, sigma=0.125))) == 1
     two = split_peak([13.6, 13.62, 13.8, 13.79], [30, 30, 30, 30], 0.15, sigma=0.125)
     assert two[0] == two[1] != two[2] == two[3]
+
+
+def test_a_campaign_prompt_needs_several_calls_ending_there(store: Store) -> None:
+    # a lone farm line with five answered calls, no two alike: one of them is a fifth of
+    # its answered calls (campaigns.min_prompt_share) but no recorded prompt
+    rows: list[tuple[Any, ...]] = []
+    for number, talks in (
+        ("+8615820613726", [1.0, 2.0, 6.2, 14.3, 26.6]),
+        ("+8613912345678", [1.0, 12.0, 12.1, 12.0, 40.0]),
+    ):
+        for j in range(10):
+            answered = j < len(talks)
+            rows.append((number, f"+86138600{number[-3:]}{j:02d}", f"2024-07-01 10:{j:02d}:00+08",
+                         answered, talks[j] if answered else 0.0))  # fmt: skip
+    _farm_numbers(store, rows, ["+8615820613726", "+8613912345678"])
+    link_campaigns(store)
+    prompt = dict(
+        store.sql(
+            "SELECT number, prompt_seconds FROM campaigns JOIN campaign_numbers USING (campaign_id)"
+        ).fetchall()
+    )
+    assert prompt == {"+8615820613726": None, "+8613912345678": 12.0}

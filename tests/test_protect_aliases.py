@@ -8,7 +8,7 @@ import time
 from callradar.config import Config
 from callradar.protect import CallSetup, Engine
 from callradar.protect.aliases import Aliases
-from callradar.protect.engine import Knowledge
+from callradar.protect.engine import Knowledge, _plays, _prompt_of
 
 T = time.mktime((2024, 7, 4, 10, 0, 0, 0, 0, -1))
 FARM = "+8615900001234"  # a SIM farm's mobile, never seen before
@@ -109,12 +109,16 @@ def test_slices_are_not_joined_when_switched_off_interleaved_apart_or_unlike() -
     assert not land.aliases
 
 
-def _carried_over(engine: Engine, line: str, talk: float) -> None:
-    """A line linked yesterday re-dials C1's slice today, its answered calls at ``talk``."""
-    for i, callee in enumerate(SLICE_1[:6]):
+def _carried_over(engine: Engine, line: str, talk: float | list[float | None], n: int = 6) -> None:
+    """A line linked yesterday re-dials the first ``n`` citizens of C1's slice today, its
+    calls answered and ending at ``talk`` (one length, or one per call; None: not
+    answered)."""
+    talks = talk if isinstance(talk, list) else [talk] * n
+    for i, callee in enumerate(SLICE_1[:n]):
         t = T + 30 * i
         engine.decide(CallSetup(f"{line}-{i}", line, callee, "IC-CM-1", t))
-        engine.call_ended(line, callee, True, talk, t + 20)
+        took = talks[i]
+        engine.call_ended(line, callee, took is not None, took or 0.0, t + 20)
 
 
 def test_a_line_carried_over_into_its_campaigns_slice_joins_it() -> None:
@@ -126,14 +130,17 @@ def test_a_line_carried_over_into_its_campaigns_slice_joins_it() -> None:
     assert _reported(engine, "+8615800000005") == _reported(engine, "+8615800000001") == "C5"
 
 
-def test_a_carried_over_line_moves_alone_when_its_campaign_has_others() -> None:
-    engine = _farm_world(own={"+8615800000005": "C5", "+8615800000006": "C5"})
+TWO_AND_TWO = {"+8615800000005": "C5", "+8615800000006": "C5", "+8615800000003": "C1"}
+
+
+def test_a_carried_over_line_moves_alone_when_both_campaigns_have_others() -> None:
+    engine = _farm_world(own=TWO_AND_TWO)
     _carried_over(engine, "+8615800000005", 14.0)
     assert _reported(engine, "+8615800000005") == "C1"
     assert _reported(engine, "+8615800000006") == "C5"  # the batch link may be the error
     assert not engine.aliases
     # a landline's batch link is backed by its range's lines: it stays
-    land = _farm_world(own={"+8615800000005": "C5", "+8615800000006": "C5"})
+    land = _farm_world(own=TWO_AND_TWO)
     land.k.kind_of["+8615800000005"] = "fixed_line"
     _carried_over(land, "+8615800000005", 14.0)
     assert _reported(land, "+8615800000005") == "C5"
@@ -147,3 +154,40 @@ def test_a_carried_over_line_with_another_prompt_stays_in_its_campaign() -> None
     off = _farm_world(Config({"protect.merge_slices": False}, environ={}), {"+8615800000005": "C5"})
     _carried_over(off, "+8615800000005", 14.0)
     assert _reported(off, "+8615800000005") == "C5"
+
+
+def test_a_line_re_dialling_a_lone_campaigns_slice_joins_the_two() -> None:
+    # C1 is one line: the carried-over line of C5 re-dials the slice that line dialled
+    engine = _farm_world(own={"+8615800000005": "C5", "+8615800000006": "C5"})
+    _carried_over(engine, "+8615800000005", 14.0)
+    assert engine.aliases.resolve("C1") == engine.aliases.resolve("C5") == "C5"
+    assert _reported(engine, "+8615800000001") == _reported(engine, "+8615800000006") == "C5"
+
+
+def test_a_line_whose_calls_spread_about_the_prompt_plays_it() -> None:
+    spread: list[float | None] = [13.8, 14.2, 13.9, 14.1, 40.0, 6.0]
+    assert _prompt_of([t for t in spread if t], 0.2) is None  # no three within 0.1 s
+    assert _plays([t for t in spread if t], 14.0, 0.2)
+    assert not _plays([t for t in spread if t], 9.0, 0.2)
+    # three calls at 14 s, but more at 9 s: it plays another prompt
+    assert not _plays([9.0, 9.1, 9.0, 9.1, 14.0, 14.1, 13.9], 14.0, 0.2)
+    engine = _farm_world(own=TWO_AND_TWO)
+    _carried_over(engine, "+8615800000005", spread)
+    assert _reported(engine, "+8615800000005") == "C1"
+
+
+def test_a_lone_line_nothing_was_heard_from_moves_only_on_a_long_re_dial() -> None:
+    # its campaign's only line, no prompt of its own or its campaign's: twice
+    # campaigns.callee_min_shared (5) of C1's citizens in list order before it joins
+    engine = _farm_world(own={"+8615800000005": "C5"})
+    _carried_over(engine, "+8615800000005", [None] * 9, n=9)
+    assert not engine.aliases and _reported(engine, "+8615800000005") == "C5"
+    engine.decide(CallSetup("tenth", "+8615800000005", SLICE_1[9], "IC-CM-1", T + 300))
+    assert engine.aliases.resolve("C5") == engine.aliases.resolve("C1")
+    # a line of a campaign with others (its range or farm may back its link) waits for
+    # a prompt
+    two = _farm_world(own={"+8615800000005": "C5", "+8615800000006": "C5"})
+    two.k.number_campaign["+8615800000003"] = "C1"
+    two.aliases.size["C1"] = 2
+    _carried_over(two, "+8615800000005", [None] * 10, n=10)
+    assert not two.aliases and _reported(two, "+8615800000005") == "C5"

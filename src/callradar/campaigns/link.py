@@ -608,7 +608,7 @@ def _link(store: Any, cfg: Config) -> LinkResult:
                 " linked_by) VALUES (?, ?, ?, ?, ?, ?)",
                 membership,
             )
-        _summarize(con, min_prompt_share)
+        _summarize(con, min_prompt_share, int(cfg.get("campaigns.min_prompt_calls")))
     return LinkResult(
         campaigns=len(set(assigned.values())),
         numbers=len(membership),
@@ -617,10 +617,11 @@ def _link(store: Any, cfg: Config) -> LinkResult:
     )
 
 
-def _summarize(con: Any, min_prompt_share: float) -> None:
+def _summarize(con: Any, min_prompt_share: float, min_prompt_calls: int) -> None:
     """Recompute ``campaigns`` and ``campaign_trunks`` from memberships and calls. A
     campaign's prompt is recorded only when at least ``min_prompt_share`` of its answered
-    calls end there (a dialer that varies its prompt has none)."""
+    calls, and at least ``min_prompt_calls`` of them, end there (a dialer that varies its
+    prompt has none, and neither has a line with one answered call: its share is 1)."""
     con.execute(
         """
         CREATE OR REPLACE TEMP TABLE _cc AS
@@ -645,7 +646,9 @@ def _summarize(con: Any, min_prompt_share: float) -> None:
         )
         SELECT nums.campaign_id, base.first_seen, base.last_seen, nums.numbers,
                coalesce(base.calls, 0) AS calls, coalesce(nums.score, 0) AS score,
-               CASE WHEN prompt.share >= {float(min_prompt_share)} THEN prompt.prompt_seconds END
+               CASE WHEN prompt.share >= {float(min_prompt_share)}
+                     AND prompt.at_prompt >= {int(min_prompt_calls)}
+                    THEN prompt.prompt_seconds END
         FROM nums LEFT JOIN base USING (campaign_id) LEFT JOIN prompt USING (campaign_id)
         """
     )
