@@ -329,6 +329,34 @@ def test_a_new_number_is_named_only_once_its_callees_clearly_point_at_one_client
     assert v.campaign_id == "C1" and "callees were dialled by C1" in v.reason, v
 
 
+def test_one_call_at_the_prompt_of_the_slice_it_re_dials_keeps_the_number_named() -> None:
+    engine = _vendor_world(0.6)
+    engine.k.range_campaigns["+862160001"] = {"C1": 1, "C2": 1}
+    engine.k.range_seen["+862160001"] = 2
+    engine.k.campaign_prompt.update({"C1": 12.0, "C2": 15.0})
+    a = [f"+86138000002{i:02d}" for i in range(6)]  # C1's slice
+    for c in a:
+        engine.k.callee_campaigns[c] = ("C1",)
+    new = "+862160001050"  # the vendor's range, never seen
+    engine.classify([new])
+    for i, callee in enumerate(a[:4]):
+        v = engine.decide(CallSetup(f"c{i}", new, callee, "T", T + i))
+    assert v.campaign_id == "C1", v
+    # one answered call at C1's prompt: it agrees with the slice, and the id stays
+    engine.call_ended(new, a[0], True, 12.0, T + 30)
+    v = engine.decide(CallSetup("c4", new, a[4], "T", T + 40))
+    assert v.campaign_id == "C1" and "12.0 s, C1's prompt" in v.reason, v
+    # another new line whose one answered call ended at C2's prompt: the call and the
+    # slice disagree, and no id is reported yet
+    other = "+862160001051"
+    engine.classify([other])
+    for i, callee in enumerate(a[:4]):
+        engine.decide(CallSetup(f"d{i}", other, callee, "T", T + 60 + i))
+    engine.call_ended(other, a[0], True, 15.0, T + 70)
+    v = engine.decide(CallSetup("d4", other, a[5], "T", T + 80))
+    assert v.campaign_id == "" and "most likely C2" in v.reason, v
+
+
 def test_a_sweep_moving_into_a_refused_campaigns_part_of_the_list_is_held_to_it() -> None:
     engine = _vendor_world(0.4)
     c2_part = [f"+86138000004{i:02d}" for i in range(16)]  # citizens C2 dialled before

@@ -621,7 +621,8 @@ def _summarize(con: Any, min_prompt_share: float, min_prompt_calls: int) -> None
     """Recompute ``campaigns`` and ``campaign_trunks`` from memberships and calls. A
     campaign's prompt is recorded only when at least ``min_prompt_share`` of its answered
     calls, and at least ``min_prompt_calls`` of them, end there (a dialer that varies its
-    prompt has none, and neither has a line with one answered call: its share is 1)."""
+    prompt has none, and neither has a lone line whose one call at some length is share
+    enough among its few answered calls)."""
     con.execute(
         """
         CREATE OR REPLACE TEMP TABLE _cc AS

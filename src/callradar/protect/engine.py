@@ -669,8 +669,10 @@ class Engine:
             ranked = sorted(at_prompt.values(), reverse=True)
             if ranked[0] >= 1 and ranked[1] == 0:
                 best = max(at_prompt, key=at_prompt.__getitem__)
+                lead = max(votes, key=lambda c: (votes[c], c))
                 votes = {best: votes[best]}
-                confident = False
+                # the call agreeing with the slice it re-dials keeps that confident
+                confident = by_callees and best == lead
                 why.append(f"an answered call ended at {prompts[best]:.1f} s, {best}'s prompt")
         if not votes:
             return "", False, why
