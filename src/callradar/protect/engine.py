@@ -38,6 +38,15 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from callradar.config import Config
+from callradar.protect.activity import (
+    NumberActivity,
+    gap_cv,
+    playing,
+    plays,
+    prompt_of,
+    redial_share,
+    slice_of,
+)
 from callradar.protect.aliases import Aliases
 from callradar.protect.online import ONLINE_FEATURES, OnlineScorer
 from callradar.protect.policy import ALLOW, Policy
@@ -71,37 +80,6 @@ class Verdict:
             "campaign_id": self.campaign_id,
             "reason": self.reason,
         }
-
-
-@dataclass(slots=True)
-class NumberActivity:
-    """What the engine has seen of one caller number since it started."""
-
-    first_seen: float
-    light: bool = False  # clean history: sequence statistics start only at a burst
-    recent: deque[float] = field(default_factory=deque)  # INVITE times within the window
-    last_invite: float = -1.0
-    gaps: deque[float] = field(default_factory=lambda: deque(maxlen=16))
-    gap_sum: float = 0.0
-    gap_sumsq: float = 0.0
-    n_invites: int = 0
-    callees: set[str] = field(default_factory=set)
-    last_callee: int = -1
-    ascending: int = 0
-    ended: int = 0
-    answered: int = 0
-    prompt_like: int = 0
-    long_talk: int = 0
-    talks: list[float] = field(default_factory=list)
-    prompt: float | None = None
-    prompt_stale: bool = False
-    callee_votes: dict[str, int] = field(default_factory=dict)
-    # per campaign, the first and last place of its citizens among the number's new callees
-    slice_span: dict[str, tuple[int, int]] = field(default_factory=dict)
-    # the campaigns that had dialled each of its last new callees: where its sweep is now
-    # (a bounded deque, ``protect.recent_slice_callees`` long)
-    recent_slices: deque[tuple[str, ...]] = field(default_factory=lambda: deque(maxlen=10))
-    candidates: tuple[str, ...] = ()
 
 
 def range_key(number: str, kind: str, block: str) -> str:
@@ -430,7 +408,7 @@ class Engine:
           slices of one list meet (the linking has ranges and runs there);
         * while it is a line linked to another campaign: its dialer carried it over into
           today, where it re-dials its campaign's list first. Its prompt must be ``b``'s
-          (its own answered calls name it or show ``b``'s, :func:`_plays`; else its
+          (its own answered calls name it or show ``b``'s, :func:`plays`; else its
           campaign's): a vendor's next client round re-dials the last client's citizens,
           and another vendor's numeric sweep can cross the same few citizens. Where
           neither the line nor its campaign was heard, only a line that was its
@@ -467,11 +445,11 @@ class Engine:
         if not other or pb is None:
             return
         if act.prompt_stale:
-            act.prompt = _prompt_of(act.talks, tol)
+            act.prompt = prompt_of(act.talks, tol)
             act.prompt_stale = False
         heard = act.prompt
         if heard is None:
-            heard = pb if _plays(act.talks, pb, tol) else prompts.get(own)
+            heard = pb if plays(act.talks, pb, tol) else prompts.get(own)
         lone = self._lines_in(own) <= 1
         if heard is None:
             if not lone or votes[b] < 2 * self.merge_min:
@@ -555,7 +533,7 @@ class Engine:
             math.log1p(n),
             len(act.callees) / n,
             act.ascending / (n - 1) if n > 1 else 0.0,
-            _gap_cv(act),
+            gap_cv(act),
             act.ended and answered / act.ended,
             answered and act.prompt_like / answered,
             answered and act.long_talk / answered,
@@ -564,7 +542,7 @@ class Engine:
             min(1.0, k.received.get(caller, 0) / (act.n_invites + 1)),
             # one citizen dialled by some campaign before is chance; several by the same
             # campaign is its slice being re-dialled
-            _redial_share(act),
+            redial_share(act),
         ]
 
     def assign(self, call: CallSetup, act: NumberActivity) -> tuple[str, bool, list[str]]:
@@ -612,7 +590,7 @@ class Engine:
         confident = len(votes) == 1
         by_callees = False
         n = len(act.callees)
-        top = _slice_of(act)
+        top = slice_of(act)
         if top and top not in votes:
             # most of its callees are one campaign's slice: whatever its range says,
             # refusals of that campaign count (the id reported needs more evidence)
@@ -627,7 +605,7 @@ class Engine:
                 why.append(f"{hits} of its {n} callees were dialled by {best} before")
                 confident = by_callees = True
         if act.prompt_stale:  # computed when first needed, not at every call end
-            act.prompt = _prompt_of(act.talks, self.prompt_tolerance)
+            act.prompt = prompt_of(act.talks, self.prompt_tolerance)
             act.prompt_stale = False
         prompt = act.prompt
         tol = self.prompt_tolerance
@@ -643,11 +621,11 @@ class Engine:
             if not matching and not by_callees:
                 trunk_only = True
                 confident = False  # whatever its lines said, they named none of these
-                matching = _playing(trunk_dist, prompts, prompt, tol)
+                matching = playing(trunk_dist, prompts, prompt, tol)
                 if not matching and k.kind_of.get(call.caller) == "mobile":
                     # a SIM farm's lines reach the carrier on any operator's trunk: its
                     # prompt was heard from the farm's other lines, wherever they came in
-                    matching = _playing(self._farm_campaigns(), prompts, prompt, tol)
+                    matching = playing(self._farm_campaigns(), prompts, prompt, tol)
             if matching:
                 votes = matching
                 # one prompt among a vendor's campaigns tells its clients apart; among
@@ -770,76 +748,6 @@ class Engine:
             "provisional_links": len(self.provisional),
             "campaign_merges": len(self.aliases.merges),
         }
-
-
-def _prompt_of(talks: list[float], tol: float, min_calls: int = 3) -> float | None:
-    """The recorded-prompt length a number's answered calls cluster at, if at least
-    ``min_calls`` of them (and a third) end within ``tol / 2`` of one another."""
-    if len(talks) < min_calls:
-        return None
-    best, best_n = None, 0
-    for t in talks:
-        n = sum(1 for u in talks if abs(u - t) <= tol / 2)
-        if n > best_n:
-            best, best_n = t, n
-    if best is None or best_n < max(min_calls, len(talks) // 3):
-        return None
-    near = sorted(u for u in talks if abs(u - best) <= tol / 2)
-    return near[len(near) // 2]
-
-
-def _plays(talks: list[float], prompt: float, tol: float, min_calls: int = 3) -> bool:
-    """Whether a number's answered calls show it playing ``prompt``: at least
-    ``min_calls`` end within ``tol`` of it, and no other prompt-length window of that
-    width holds more. Weaker than :func:`_prompt_of` (which must find the prompt among
-    all lengths), for testing one known prompt: a third of a line's answered calls end
-    at its prompt, but one call's spread (about 0.12 s) often leaves too few within
-    ``tol / 2`` of one another to name it unprompted."""
-    at = sum(1 for t in talks if abs(t - prompt) <= tol)
-    if at < min_calls:
-        return False
-    return all(
-        sum(1 for u in talks if abs(u - t) <= tol) <= at
-        for t in talks
-        if t >= 3 and abs(t - prompt) > tol
-    )
-
-
-def _playing(
-    dist: dict[str, int], prompts: dict[str, float], prompt: float, tol: float
-) -> dict[str, float]:
-    """The campaigns of ``dist`` whose prompt is ``prompt``, with weak votes (a best guess
-    among campaigns that only share a trunk or a farm)."""
-    return {c: m / 1e6 for c, m in dist.items() if abs(prompts.get(c, -99) - prompt) <= tol}
-
-
-def _slice_of(act: NumberActivity) -> str:
-    """The campaign whose target slice most of the number's callees are (at least 3 and
-    half of its calls), or ""."""
-    votes = act.callee_votes
-    if not votes:
-        return ""
-    top = max(votes, key=lambda c: (votes[c], c))
-    return top if votes[top] >= max(3, 0.5 * len(act.callees)) else ""
-
-
-def _redial_share(act: NumberActivity) -> float:
-    """Share of a number's callees, beyond the first, that one campaign had dialled
-    before (0 until two such callees)."""
-    best = max(act.callee_votes.values(), default=0)
-    return (best - 1) / len(act.callees) if best >= 2 else 0.0
-
-
-def _gap_cv(act: NumberActivity) -> float:
-    """Coefficient of variation of the last gaps between INVITEs (0 = machine-regular)."""
-    n = len(act.gaps)
-    if n < 2:
-        return 1.0
-    mean = act.gap_sum / n
-    if mean <= 0:
-        return 0.0
-    var = max(act.gap_sumsq / n - mean * mean, 0.0)
-    return min(math.sqrt(var) / mean, 5.0)
 
 
 class Guard:
