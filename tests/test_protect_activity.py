@@ -36,3 +36,25 @@ def test_the_slice_a_number_re_dials_and_how_regular_its_calls_are() -> None:
     act.gaps = deque([30.0, 30.0, 30.0], maxlen=16)
     act.gap_sum, act.gap_sumsq = 90.0, 2700.0
     assert gap_cv(act) == 0.0  # machine-regular
+
+
+def test_a_citizens_own_number_keeps_a_small_record_until_it_bursts() -> None:
+    from callradar.config import Config
+    from callradar.protect import CallSetup, Engine, Knowledge
+
+    k = Knowledge()
+    k.known_legit = {"+8613911112222"}
+    engine = Engine(k, config=Config({"protect.fast_path_calls": 3}, environ={}))
+    for i in range(3):  # within the fast path: times and counters only
+        v = engine.decide(CallSetup(f"c{i}", "+8613911112222", f"+861380000{i:04d}", "T", 60.0 * i))
+        assert v.decision == "allow"
+    act = engine.activity["+8613911112222"]
+    assert act.light and act.recent == [0.0, 60.0, 120.0]
+    assert act.gaps is None and act.recent_slices is None
+    # a burst: the sequence statistics start
+    engine.decide(CallSetup("c3", "+8613911112222", "+8613800009999", "T", 180.0))
+    assert not act.light and act.gaps is not None and act.recent_slices is not None
+    assert act.recent_slices.maxlen == engine.recent_slice_callees
+    # INVITE times older than protect.burst_window_s leave the record
+    engine.decide(CallSetup("c4", "+8613911112222", "+8613800009998", "T", 180.0 + 1e5))
+    assert act.recent == [180.0 + 1e5]

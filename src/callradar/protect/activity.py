@@ -16,13 +16,19 @@ from dataclasses import dataclass, field
 
 @dataclass(slots=True)
 class NumberActivity:
-    """What the engine has seen of one caller number since it started."""
+    """What the engine has seen of one caller number since it started.
+
+    Most numbers in a day are citizens' own, placing a few calls each: their record
+    stays small (a list of recent INVITE times and counters). The bounded deques of the
+    sequence statistics (``gaps``, ``recent_slices``) are made at the number's first
+    call past the fast path (:meth:`sequence`): empty, each takes 760 bytes, and a day
+    brings tens of thousands of callers."""
 
     first_seen: float
     light: bool = False  # clean history: sequence statistics start only at a burst
-    recent: deque[float] = field(default_factory=deque)  # INVITE times within the window
+    recent: list[float] = field(default_factory=list)  # INVITE times within the window
     last_invite: float = -1.0
-    gaps: deque[float] = field(default_factory=lambda: deque(maxlen=16))
+    gaps: deque[float] | None = None  # the last 16 gaps between INVITEs
     gap_sum: float = 0.0
     gap_sumsq: float = 0.0
     n_invites: int = 0
@@ -41,8 +47,16 @@ class NumberActivity:
     slice_span: dict[str, tuple[int, int]] = field(default_factory=dict)
     # the campaigns that had dialled each of its last new callees: where its sweep is now
     # (a bounded deque, ``protect.recent_slice_callees`` long)
-    recent_slices: deque[tuple[str, ...]] = field(default_factory=lambda: deque(maxlen=10))
+    recent_slices: deque[tuple[str, ...]] | None = None
     candidates: tuple[str, ...] = ()
+
+    def sequence(self, slices: int) -> tuple[deque[float], deque[tuple[str, ...]]]:
+        """Its gaps and recent slices, made at the first call that needs them (the
+        slices ``slices`` long)."""
+        if self.gaps is None or self.recent_slices is None:
+            self.gaps = deque(maxlen=16)
+            self.recent_slices = deque(maxlen=slices)
+        return self.gaps, self.recent_slices
 
 
 def prompt_of(talks: list[float], tol: float, min_calls: int = 3) -> float | None:
@@ -105,7 +119,7 @@ def redial_share(act: NumberActivity) -> float:
 
 def gap_cv(act: NumberActivity) -> float:
     """Coefficient of variation of the last gaps between INVITEs (0 = machine-regular)."""
-    n = len(act.gaps)
+    n = len(act.gaps) if act.gaps is not None else 0
     if n < 2:
         return 1.0
     mean = act.gap_sum / n

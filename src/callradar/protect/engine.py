@@ -33,7 +33,7 @@ import bisect
 import logging
 import math
 import time as _time
-from collections import Counter, deque
+from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -308,11 +308,11 @@ class Engine:
         its last ones: a sweep moves on from one client's part of the list to the next."""
         votes = act.callee_votes
         least = max(5.0, self.slice_share * len(act.callees))
-        recent = act.recent_slices
-        full = len(recent) == recent.maxlen
+        recent = act.recent_slices  # None until its first call past the fast path
+        full = recent if recent is not None and len(recent) == recent.maxlen else ()
         for c in sorted(refusals):
             if votes.get(c, 0) >= least or (
-                full and sum(c in r for r in recent) >= self.recent_slice_min
+                full and sum(c in r for r in full) >= self.recent_slice_min
             ):
                 return f"{c} (its slice)"
         return ""
@@ -341,11 +341,7 @@ class Engine:
         act = self.activity.get(call.caller)
         if act is None:
             light = self.fast_path and call.caller in self.k.known_legit
-            act = NumberActivity(
-                first_seen=call.time,
-                light=light,
-                recent_slices=deque(maxlen=self.recent_slice_callees),
-            )
+            act = NumberActivity(first_seen=call.time, light=light)
             self.activity[call.caller] = act
             if self.learn_live and call.caller not in self.k.number_score:
                 k = self.k
@@ -359,8 +355,8 @@ class Engine:
         t = call.time
         recent = act.recent
         recent.append(t)
-        while recent and t - recent[0] > self.window:
-            recent.popleft()
+        while t - recent[0] > self.window:
+            del recent[0]  # a list: most numbers hold one or two times
         # reciprocity: a call to a number that itself calls
         received = self.k.received
         if call.callee in received or call.callee in self.activity:
@@ -370,13 +366,14 @@ class Engine:
             if len(recent) <= self.fast_path_calls:
                 return act
             act.light = False
+        gaps, slices = act.sequence(self.recent_slice_callees)
         if act.last_invite >= 0:
             gap = t - act.last_invite
-            if len(act.gaps) == act.gaps.maxlen:
-                old = act.gaps[0]
+            if len(gaps) == gaps.maxlen:
+                old = gaps[0]
                 act.gap_sum -= old
                 act.gap_sumsq -= old * old
-            act.gaps.append(gap)
+            gaps.append(gap)
             act.gap_sum += gap
             act.gap_sumsq += gap * gap
         act.last_invite = t
@@ -389,7 +386,7 @@ class Engine:
                 act.slice_span[c] = (place if span is None else span[0], place)
                 if votes >= self.merge_min and self.merge_slices:
                     self._merge_slices(call, act, c)
-            act.recent_slices.append(dialled_by)
+            slices.append(dialled_by)
             act.callees.add(call.callee)
         digits = call.callee[-8:]
         value = int(digits) if digits.isdigit() else -1
