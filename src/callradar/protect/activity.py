@@ -50,6 +50,14 @@ class NumberActivity:
     recent_slices: deque[tuple[str, ...]] | None = None
     candidates: tuple[str, ...] = ()
 
+    def own_prompt(self, tol: float) -> float | None:
+        """The recorded-prompt length its answered calls show (:func:`prompt_of`),
+        recomputed only when needed after a call ended answered."""
+        if self.prompt_stale:
+            self.prompt = prompt_of(self.talks, tol)
+            self.prompt_stale = False
+        return self.prompt
+
     def sequence(self, slices: int) -> tuple[deque[float], deque[tuple[str, ...]]]:
         """Its gaps and recent slices, made at the first call that needs them (the
         slices ``slices`` long)."""

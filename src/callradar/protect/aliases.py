@@ -51,6 +51,10 @@ class Aliases:
         """Every id that is one campaign with ``campaign`` (itself included)."""
         return self._members.get(self.resolve(campaign), [campaign])
 
+    def numbers(self, campaign: str) -> int:
+        """How many numbers the campaign holds, with every id merged into it today."""
+        return sum(self.size.get(c, 0) for c in self.members(campaign))
+
     def merge(
         self,
         a: str,
@@ -67,8 +71,8 @@ class Aliases:
         if ra == rb:
             return ""
         ma, mb = self.members(ra), self.members(rb)
-        sa = sum(self.reported.get(c, 0) for c in ma), sum(self.size.get(c, 0) for c in ma)
-        sb = sum(self.reported.get(c, 0) for c in mb), sum(self.size.get(c, 0) for c in mb)
+        sa = sum(self.reported.get(c, 0) for c in ma), self.numbers(ra)
+        sb = sum(self.reported.get(c, 0) for c in mb), self.numbers(rb)
         keep, lose = (ra, rb) if (sa, _older(ra, rb)) >= (sb, _older(rb, ra)) else (rb, ra)
         joined = [*self.members(keep), *self.members(lose)]
         for c in joined:

@@ -43,7 +43,6 @@ from callradar.protect.activity import (
     gap_cv,
     playing,
     plays,
-    prompt_of,
     redial_share,
     slice_of,
 )
@@ -441,28 +440,20 @@ class Engine:
             self._merge(call, a, b, (votes[a], votes[b]))
         if not other or pb is None:
             return
-        if act.prompt_stale:
-            act.prompt = prompt_of(act.talks, tol)
-            act.prompt_stale = False
-        heard = act.prompt
+        heard = act.own_prompt(tol)
         if heard is None:
             heard = pb if plays(act.talks, pb, tol) else prompts.get(own)
-        lone = self._lines_in(own) <= 1
+        lone = self.aliases.numbers(own) <= 1
         if heard is None:
             if not lone or votes[b] < 2 * self.merge_min:
                 return  # nothing heard yet: only a long re-dial moves a lone line
         elif abs(heard - pb) > tol:
             return
-        if lone or self._lines_in(b) <= 1:
+        if lone or self.aliases.numbers(b) <= 1:
             self._merge(call, own, b, (0, votes[b]))
         elif not farm:
             return  # its range's lines back its batch link; ``b``'s citizens may be mixed
         self.k.number_campaign[call.caller] = b
-
-    def _lines_in(self, campaign: str) -> int:
-        """How many numbers the campaign (with every id merged into it today) holds."""
-        size = self.aliases.size
-        return sum(size.get(c, 0) for c in self.aliases.members(campaign))
 
     def _merge(self, call: CallSetup, a: str, b: str, callees: tuple[int, int]) -> None:
         if self.aliases.merge(a, b, time=call.time, number=call.caller, callees=callees):
@@ -601,10 +592,7 @@ class Engine:
                     votes[c] += 2.0 * act.callee_votes.get(c, 0) / n
                 why.append(f"{hits} of its {n} callees were dialled by {best} before")
                 confident = by_callees = True
-        if act.prompt_stale:  # computed when first needed, not at every call end
-            act.prompt = prompt_of(act.talks, self.prompt_tolerance)
-            act.prompt_stale = False
-        prompt = act.prompt
+        prompt = act.own_prompt(self.prompt_tolerance)
         tol = self.prompt_tolerance
         prompts = k.campaign_prompt
         run = self._run_of(call.caller, rng)
